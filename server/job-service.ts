@@ -1,0 +1,189 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
+import {
+  CancelJobResponseSchema,
+  CreateJobResponseSchema,
+  type GetStatusResponse,
+  GetStatusResponseSchema,
+  JobService,
+  ListJobsResponseSchema,
+  WatchJobResponseSchema,
+} from "../gen/jobs/v1/job_service_pb.js";
+import { callerOf } from "./caller.js";
+import type { Clock } from "./clock.js";
+import { newJobId } from "./job-id.js";
+import type { JobRunner } from "./job-runner.js";
+import type { JobStore } from "./job-store.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
+import type { RateLimits } from "./rate-limits.js";
+import {
+  readDuration,
+  readJobId,
+  readPageSize,
+  readProcessingDuration,
+  readRequestId,
+  readStateFilter,
+} from "./request-fields.js";
+import { isNews, waitForChange } from "./wait-for-change.js";
+
+/** ListJobs page size when the caller gives none. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** The largest ListJobs page; larger requests are clamped. */
+export const MAX_PAGE_SIZE = 500;
+
+export interface JobServiceOptions {
+  store: JobStore;
+  runner: JobRunner;
+  limits: RateLimits;
+  clock: Clock;
+  /** The longest a long wait is held, in ms. */
+  maxWaitMs: number;
+  /** The longest processing_duration accepted, in ms. */
+  maxJobDurationMs: number;
+  /** Aborted when the server starts closing: held waits answer at once with the current job. */
+  shutdownSignal: AbortSignal;
+}
+
+/** The JobService handlers over a store, a runner and rate limits. */
+export function createJobService(options: JobServiceOptions): ServiceImpl<typeof JobService> {
+  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, shutdownSignal } = options;
+
+  async function readJob(jobId: string): Promise<Job> {
+    const job = await store.get(jobId);
+    if (job === undefined) {
+      throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+    }
+    return job;
+  }
+
+  function statusAnswer(job: Job, held: boolean): GetStatusResponse {
+    if (job.state !== JobState.PENDING) {
+      return create(GetStatusResponseSchema, { job });
+    }
+    // After a held wait the caller may wait again at once, unless the server is closing.
+    const hintMs = !held
+      ? shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs)
+      : shutdownSignal.aborted
+        ? 1_000
+        : 0;
+    return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(hintMs) });
+  }
+
+  /** How long a wait may be held: the wait asked, MAX_WAIT, and the deadline less a margin. */
+  function holdMs(waitMs: number, ctx: HandlerContext): number {
+    const timeoutMs = ctx.timeoutMs();
+    const deadlineMs = timeoutMs === undefined ? Infinity : timeoutMs - deadlineMarginMs(timeoutMs);
+    return Math.min(waitMs, maxWaitMs, deadlineMs);
+  }
+
+  return {
+    async createJob(req, ctx) {
+      const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
+      const requestId = readRequestId(req.requestId);
+      await limits.create(callerOf(ctx));
+      const now = clock.now();
+      const job = create(JobSchema, {
+        id: newJobId(),
+        state: JobState.PENDING,
+        createTime: timestampFromMs(now),
+        updateTime: timestampFromMs(now),
+        estimatedCompletionTime: timestampFromMs(now + durationMs),
+        processingDuration: req.processingDuration,
+        version: 1n,
+        requestId,
+        shouldError: req.shouldError,
+      });
+      const result = await store.create(job);
+      if (!result.created) {
+        const earlier = result.job;
+        const same =
+          earlier.shouldError === req.shouldError &&
+          readDuration(earlier.processingDuration, "processing_duration") === durationMs;
+        if (!same) {
+          throw new ConnectError(
+            `request_id ${requestId} was used for a different request (job ${earlier.id})`,
+            Code.AlreadyExists,
+          );
+        }
+        return create(CreateJobResponseSchema, { job: earlier });
+      }
+      runner.start(job);
+      return create(CreateJobResponseSchema, { job });
+    },
+
+    async getStatus(req, ctx) {
+      const jobId = readJobId(req.jobId);
+      const waitMs = readDuration(req.wait, "wait") ?? 0;
+      const hold = waitMs > 0 ? holdMs(waitMs, ctx) : 0;
+      if (hold <= 0) {
+        await limits.shortPoll(callerOf(ctx));
+        return statusAnswer(await readJob(jobId), false);
+      }
+      const job = await readJob(jobId);
+      if (isNews(job, req.knownVersion) || shutdownSignal.aborted) {
+        // Answered without waiting, so it costs what a short poll costs.
+        await limits.shortPoll(callerOf(ctx));
+        return statusAnswer(job, false);
+      }
+      const latest = await waitForChange(store, job, req.knownVersion, {
+        holdMs: hold,
+        signals: [ctx.signal, shutdownSignal],
+      });
+      return statusAnswer(latest, latest.version === req.knownVersion);
+    },
+
+    async *watchJob(req, ctx) {
+      const jobId = readJobId(req.jobId);
+      let job = await readJob(jobId);
+      let known = req.knownVersion;
+      // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
+      const timeoutMs = ctx.timeoutMs();
+      const endAt = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs - deadlineMarginMs(timeoutMs);
+      const signals = [ctx.signal, shutdownSignal];
+      for (;;) {
+        if (isNews(job, known)) {
+          yield create(WatchJobResponseSchema, { job });
+          known = job.version;
+          if (job.state !== JobState.PENDING) {
+            return;
+          }
+        }
+        if (shutdownSignal.aborted) {
+          throw new ConnectError("the server is shutting down; resume the watch elsewhere", Code.Unavailable);
+        }
+        const hold = endAt - clock.now();
+        if (ctx.signal.aborted || hold <= 0) {
+          return;
+        }
+        job = await waitForChange(store, job, known, { holdMs: hold, signals });
+      }
+    },
+
+    async cancelJob(req) {
+      const jobId = readJobId(req.jobId);
+      const result = await store.finish(jobId, { state: JobState.CANCELLED, at: clock.now() });
+      if (result === undefined) {
+        throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+      }
+      if (!result.changed) {
+        const state = JobState[result.job.state];
+        throw new ConnectError(`job ${jobId} has ended already (${state}); only pending jobs can be cancelled`, Code.FailedPrecondition);
+      }
+      return create(CancelJobResponseSchema, { job: result.job });
+    },
+
+    async listJobs(req) {
+      const state = readStateFilter(req.state);
+      const limit = readPageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const after = decodePageToken(req.pageToken, state);
+      const page = await store.list({ state, limit, after });
+      return create(ListJobsResponseSchema, {
+        jobs: page.jobs,
+        nextPageToken: page.next === undefined ? "" : encodePageToken(page.next, state),
+      });
+    },
+  };
+}

@@ -1,0 +1,42 @@
+import { buildServer } from "./app.js";
+import { ConfigError, loadConfig } from "./config.js";
+
+// The only place that reads the environment, listens and handles signals.
+
+let config;
+try {
+  config = loadConfig(process.env);
+} catch (error) {
+  if (error instanceof ConfigError) {
+    process.stderr.write(`jobs server: ${error.message}\n`);
+    process.exit(2);
+  }
+  throw error;
+}
+
+const app = buildServer({ ...config, logger: { level: config.logLevel } });
+
+let closing = false;
+async function shutdown(signal: string): Promise<void> {
+  if (closing) {
+    return;
+  }
+  closing = true;
+  app.log.info({ signal }, "closing: answering held waits and refusing new calls");
+  try {
+    await app.close();
+    process.exit(0);
+  } catch (error) {
+    app.log.error({ err: error }, "close failed");
+    process.exit(1);
+  }
+}
+process.once("SIGTERM", () => void shutdown("SIGTERM"));
+process.once("SIGINT", () => void shutdown("SIGINT"));
+
+try {
+  await app.listen({ port: config.port, host: config.host });
+} catch (error) {
+  app.log.fatal({ err: error }, "could not listen");
+  process.exit(1);
+}

@@ -1,0 +1,51 @@
+import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { retryLaterError } from "./retry-later-error.js";
+
+/** Per-caller limits on the calls that cost the server without waiting: short polls and creates. */
+export interface RateLimits {
+  /** Takes one short poll from the caller's allowance; throws RESOURCE_EXHAUSTED past it. */
+  shortPoll(caller: string): Promise<void>;
+  /** Takes one create from the caller's allowance; throws RESOURCE_EXHAUSTED past it. */
+  create(caller: string): Promise<void>;
+  /** The shortest interval between short polls that stays within the limit, in ms (0 = none). */
+  readonly shortPollIntervalMs: number;
+}
+
+export interface RateLimitOptions {
+  /** Short polls per second per caller; 0 = unlimited. */
+  shortPollRate: number;
+  /** Creates per second per caller; 0 = unlimited. */
+  createRate: number;
+}
+
+/**
+ * Rate limits on rate-limiter-flexible: per caller, a window holding `rate` calls per second
+ * (a window of 1/rate s for rates below one). Over the limit the error says when the window
+ * opens again, so a caller who waits that long is let through.
+ */
+export function createRateLimits({ shortPollRate, createRate }: RateLimitOptions): RateLimits {
+  return {
+    shortPoll: limiter("short polls", shortPollRate),
+    create: limiter("job creations", createRate),
+    shortPollIntervalMs: shortPollRate > 0 ? 1000 / shortPollRate : 0,
+  };
+}
+
+function limiter(what: string, rate: number): (caller: string) => Promise<void> {
+  if (rate <= 0) {
+    return () => Promise.resolve();
+  }
+  const points = Math.max(1, Math.round(rate));
+  const limiter = new RateLimiterMemory({ points, duration: points / rate });
+  const message = `too many ${what}: the limit is ${rate} per second per caller`;
+  return async (caller) => {
+    try {
+      await limiter.consume(caller);
+    } catch (error) {
+      if (error instanceof RateLimiterRes) {
+        throw retryLaterError(message, error.msBeforeNext);
+      }
+      throw error;
+    }
+  };
+}

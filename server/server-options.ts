@@ -1,0 +1,61 @@
+import type { Clock } from "./clock.js";
+import type { JobStore } from "./job-store.js";
+
+/** How the service behaves; each has a default and an environment variable (see config.ts). */
+export interface ServiceSettings {
+  /** The longest a long wait is held, in ms. @default 30_000 */
+  maxWaitMs: number;
+  /** The longest processing_duration accepted, in ms. @default 3_600_000 */
+  maxJobDurationMs: number;
+  /** Short polls per second per caller; 0 = unlimited. @default 10 */
+  shortPollRate: number;
+  /** Creates per second per caller; 0 = unlimited. @default 10 */
+  createRate: number;
+  /** Share of calls failed on purpose with UNAVAILABLE or INTERNAL, 0-1. @default 0 */
+  faultRate: number;
+  /** The largest request body read; larger ones are refused unread. @default 65_536 */
+  maxBodyBytes: number;
+}
+
+/** The defaults of ServiceSettings, in one place. */
+export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
+  maxWaitMs: 30_000,
+  maxJobDurationMs: 3_600_000,
+  shortPollRate: 10,
+  createRate: 10,
+  faultRate: 0,
+  maxBodyBytes: 65_536,
+});
+
+/** What buildServer takes: settings (defaults filled in) and the parts a caller may supply. */
+export interface ServerOptions extends Partial<ServiceSettings> {
+  /** Where jobs live. @default a new in-memory store, closed with the server */
+  store?: JobStore;
+  /** @default Date */
+  clock?: Clock;
+  /** Random numbers for fault injection. @default Math.random */
+  random?: () => number;
+  /** Fastify's logger option: false for none, or pino options. @default false */
+  logger?: boolean | { level: string };
+}
+
+/** Copies `options` with every setting filled in and checked. */
+export function resolveServiceSettings(options: Partial<ServiceSettings>): ServiceSettings {
+  const settings: ServiceSettings = {
+    maxWaitMs: options.maxWaitMs ?? SERVICE_DEFAULTS.maxWaitMs,
+    maxJobDurationMs: options.maxJobDurationMs ?? SERVICE_DEFAULTS.maxJobDurationMs,
+    shortPollRate: options.shortPollRate ?? SERVICE_DEFAULTS.shortPollRate,
+    createRate: options.createRate ?? SERVICE_DEFAULTS.createRate,
+    faultRate: options.faultRate ?? SERVICE_DEFAULTS.faultRate,
+    maxBodyBytes: options.maxBodyBytes ?? SERVICE_DEFAULTS.maxBodyBytes,
+  };
+  for (const [name, value] of Object.entries(settings)) {
+    if (!Number.isFinite(value) || value < 0) {
+      throw new RangeError(`${name} must be a finite number >= 0, got ${value}`);
+    }
+  }
+  if (settings.faultRate > 1) {
+    throw new RangeError(`faultRate must be from 0 to 1, got ${settings.faultRate}`);
+  }
+  return settings;
+}
