@@ -1,0 +1,33 @@
+/**
+ * The job service's client library: start jobs and wait for them, in browsers and Node.
+ *
+ * @example
+ * import { JobClient, JOB_STATUS, POLLING_MODES } from "./client/index.js";
+ *
+ * const client = new JobClient({ baseUrl: "http://127.0.0.1:8000" });
+ * const job = await client.createJob({ processingDurationMs: 5_000 });
+ * const done = await client.awaitCompletion(job.id, { mode: POLLING_MODES.LONG, timeoutMs: 60_000 });
+ * if (done.state === JOB_STATUS.ERROR) console.error(done.errorMessage);
+ *
+ * @module
+ */
+export { JobClient } from "./job-client.js";
+export type { CreateJobInput, GetStatusOptions, JobPage, ListJobsOptions, StatusResult } from "./job-client.js";
+export { CLIENT_DEFAULTS } from "./job-client-options.js";
+export type { AwaitCompletionOptions, CallOptions, JobClientOptions } from "./job-client-options.js";
+export { JOB_STATUS, POLLING_MODES, isTerminal } from "./constants.js";
+export type { JobStatus, PollingMode } from "./constants.js";
+export {
+  CallAbortedError,
+  DeadlineExceededError,
+  JobClientError,
+  JobNotFoundError,
+  NetworkError,
+  RateLimitError,
+  ServerError,
+} from "./errors.js";
+export type { JobClientErrorOptions } from "./errors.js";
+export type { Logger } from "./logger.js";
+export type { RetryOptions } from "./retry-policy.js";
+export { JobState } from "../gen/jobs/v1/job_pb.js";
+export type { Job } from "../gen/jobs/v1/job_pb.js";
