@@ -1,0 +1,86 @@
+import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
+import type { FastifyInstance } from "fastify";
+import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
+import { buildServer } from "../../server/app.js";
+import type { ServerOptions } from "../../server/server-options.js";
+import { JobClient, type JobClientOptions } from "../../client/index.js";
+
+export interface RunningServer {
+  app: FastifyInstance;
+  /** Such as http://127.0.0.1:41234 */
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Starts a server on a random port of 127.0.0.1. Close it when done. */
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const app = buildServer(options);
+  await app.listen({ port: 0, host: "127.0.0.1" });
+  const address = app.server.address();
+  if (address === null || typeof address === "string") {
+    throw new Error("the server has no TCP address");
+  }
+  return { app, url: `http://127.0.0.1:${address.port}`, close: () => app.close() };
+}
+
+/** Counts the RPCs a client sends, by method name, and the failures by code. */
+export interface CallCounter {
+  interceptor: Interceptor;
+  calls: Map<string, number>;
+  failures: Map<number, number>;
+  total(method?: string): number;
+}
+
+export function countCalls(): CallCounter {
+  const calls = new Map<string, number>();
+  const failures = new Map<number, number>();
+  return {
+    calls,
+    failures,
+    interceptor: (next) => async (req) => {
+      calls.set(req.method.name, (calls.get(req.method.name) ?? 0) + 1);
+      try {
+        return await next(req);
+      } catch (error) {
+        const code = (error as { code?: number }).code ?? -1;
+        failures.set(code, (failures.get(code) ?? 0) + 1);
+        throw error;
+      }
+    },
+    total(method) {
+      return method === undefined ? [...calls.values()].reduce((a, b) => a + b, 0) : (calls.get(method) ?? 0);
+    },
+  };
+}
+
+/** A JobClient over Connect (fetch) to `url`, counting its calls. */
+export function clientFor(
+  url: string,
+  options: Omit<JobClientOptions, "baseUrl" | "transport"> = {},
+): { client: JobClient; counter: CallCounter } {
+  const counter = countCalls();
+  const transport = createConnectTransport({ baseUrl: url, interceptors: [counter.interceptor] });
+  return { client: new JobClient({ ...options, transport }), counter };
+}
+
+/** The generated Connect client, without JobClient's retries, for asserting on the wire. */
+export function rawClient(url: string): Client<typeof JobService> {
+  return createClient(JobService, createConnectTransport({ baseUrl: url }));
+}
+
+/** POSTs a Connect JSON request and returns the HTTP answer. */
+export async function postJson(
+  url: string,
+  method: string,
+  body: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: Record<string, unknown> }> {
+  const response = await fetch(`${url}/jobs.v1.JobService/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...headers },
+    body: typeof body === "string" ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  return { status: response.status, headers: response.headers, body: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) };
+}
