@@ -57,7 +57,7 @@ export const CreateJobRequestSchema: GenMessage<CreateJobRequest> = /*@__PURE__*
  */
 export type CreateJobResponse = Message<"jobs.v1.CreateJobResponse"> & {
   /**
-   * The job created, PENDING unless its duration was zero.
+   * The job as created (PENDING, version 1), or as it is now when request_id named an earlier job.
    *
    * @generated from field: jobs.v1.Job job = 1;
    */
