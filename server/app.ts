@@ -3,6 +3,7 @@ import { cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastify, { type FastifyInstance } from "fastify";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { trackInFlightRequests } from "./in-flight-requests.js";
 import { callerKey } from "./caller.js";
 import { createFaultInjector } from "./fault-injector.js";
 import { createJobService } from "./job-service.js";
@@ -11,6 +12,9 @@ import { createRateLimits } from "./rate-limits.js";
 import { refuseWhenClosing } from "./refuse-when-closing.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 import { createTimerJobRunner } from "./timer-job-runner.js";
+
+/** The longest close() waits for answers in flight before it closes their connections anyway. */
+const DRAIN_TIMEOUT_MS = 5_000;
 
 /** Headers a browser may read from our answers: Connect's, gRPC-Web's and the rate-limit hint. */
 const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
@@ -58,10 +62,12 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     contextValues: (req) => createContextValues().set(callerKey, req.ip),
   });
 
-  // Held waits answer now, so in-flight requests end and close() does not wait on them.
-  app.addHook("preClose", (done) => {
+  // Held waits and watches answer now; once their answers are out, the connections are idle
+  // and Fastify's close ends them instead of waiting for their keep-alive to run out.
+  const inFlight = trackInFlightRequests(app.server);
+  app.addHook("preClose", async () => {
     shutdown.abort();
-    done();
+    await inFlight.drained(DRAIN_TIMEOUT_MS);
   });
   app.addHook("onClose", async () => {
     await runner.close();
