@@ -22,10 +22,11 @@ export interface RetryScope {
 /**
  * Runs `attempt` until it succeeds, retrying retryable failures after a backoff that honours the
  * server's hints, at most `maxRetries` times and never past the deadline. `attempt` receives the
- * time left in ms (undefined without a deadline). Throws a JobClientError.
+ * time left in ms (undefined without a deadline) and the number of the retry (0 for the first
+ * try). Throws a JobClientError.
  */
 export async function callWithRetries<T>(
-  attempt: (remainingMs: number | undefined) => Promise<T>,
+  attempt: (remainingMs: number | undefined, retry: number) => Promise<T>,
   scope: RetryScope,
   options: ResolvedClientOptions,
 ): Promise<T> {
@@ -37,7 +38,7 @@ export async function callWithRetries<T>(
       throw scope.timeoutError(lastError);
     }
     try {
-      return await attempt(remainingMs);
+      return await attempt(remainingMs, retry);
     } catch (caught) {
       const error = toJobClientError(caught, scope);
       lastError = error;
@@ -52,10 +53,13 @@ export async function callWithRetries<T>(
         throw error;
       }
       const hintMs = "retryAfterMs" in error ? (error.retryAfterMs as number | undefined) : undefined;
-      const delayMs = retryDelayMs(retry, hintMs, options.retry, options.random);
-      if (deadline !== undefined && Date.now() + delayMs >= deadline) {
+      const leftMs = deadline === undefined ? Infinity : deadline - Date.now();
+      if (hintMs !== undefined && hintMs >= leftMs) {
+        // The server will not take the call before the deadline: waiting would be in vain.
         throw scope.timeoutError(error);
       }
+      // A backoff longer than the time left ends at the deadline (and then with timeoutError).
+      const delayMs = Math.min(retryDelayMs(retry, hintMs, options.retry, options.random), leftMs);
       options.logger.warn?.(
         { method: scope.method, retry: retry + 1, delayMs: Math.round(delayMs), code: Code[cause.code] },
         `retrying ${scope.method} after ${error.name}`,

@@ -1,7 +1,14 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import { type CallOptions as ConnectCallOptions, type Client, createClient, type Transport } from "@connectrpc/connect";
+import {
+  type CallOptions as ConnectCallOptions,
+  type Client,
+  Code,
+  ConnectError,
+  createClient,
+  type Transport,
+} from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import type { Job, JobState } from "../gen/jobs/v1/job_pb.js";
+import { type Job, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { awaitCompletion } from "./await-completion.js";
 import { callWithRetries } from "./call-with-retries.js";
@@ -106,7 +113,9 @@ export class JobClient {
       shouldError: input.shouldError ?? false,
       requestId: input.requestId ?? newRequestId(),
     };
-    const { job } = await this.#unary("CreateJob", true, options, undefined, (callOptions) =>
+    // With a request_id a repeated create returns the first job, so any failure may be retried.
+    const safeToRepeat = request.requestId !== "";
+    const { job } = await this.#unary("CreateJob", safeToRepeat, options, undefined, (callOptions) =>
       this.#rpc.createJob(request, callOptions),
     );
     return job as Job;
@@ -145,12 +154,25 @@ export class JobClient {
     return awaitCompletion((id, status) => this.getStatus(id, status), jobId, options, this.#options);
   }
 
-  /** Cancels a pending job and returns it (CANCELLED); FAILED_PRECONDITION if it has ended. */
+  /**
+   * Cancels a pending job and returns it (CANCELLED). A job that has ended already is a
+   * JobClientError with code FAILED_PRECONDITION, unless this call's own earlier attempt
+   * cancelled it and only the answer was lost: then the cancelled job is returned.
+   */
   async cancelJob(jobId: string, options: CallOptions = {}): Promise<Job> {
-    // Safe to repeat: a repeated cancel of a cancelled job fails with FAILED_PRECONDITION, changing nothing.
-    const { job } = await this.#unary("CancelJob", true, options, jobId, (callOptions) =>
-      this.#rpc.cancelJob({ jobId }, callOptions),
-    );
+    const { job } = await this.#unary("CancelJob", false, options, jobId, async (callOptions, retry) => {
+      try {
+        return await this.#rpc.cancelJob({ jobId }, callOptions);
+      } catch (error) {
+        if (retry > 0 && ConnectError.from(error).code === Code.FailedPrecondition) {
+          const current = await this.#rpc.getStatus({ jobId }, callOptions);
+          if (current.job?.state === JobState.CANCELLED) {
+            return { job: current.job };
+          }
+        }
+        throw error;
+      }
+    });
     return job as Job;
   }
 
@@ -169,7 +191,7 @@ export class JobClient {
     safeToRepeat: boolean,
     options: CallOptions,
     jobId: string | undefined,
-    call: (callOptions: ConnectCallOptions) => Promise<T>,
+    call: (callOptions: ConnectCallOptions, retry: number) => Promise<T>,
     waitMs = 0,
   ): Promise<T> {
     const { signal, timeoutMs } = options;
@@ -178,12 +200,15 @@ export class JobClient {
     }
     const attemptMs = waitMs > 0 ? waitMs + LONG_WAIT_GRACE_MS : this.#options.requestTimeoutMs;
     return callWithRetries(
-      (remainingMs) =>
-        call({
-          signal,
-          headers: this.#headers,
-          timeoutMs: Math.max(1, Math.floor(Math.min(attemptMs, remainingMs ?? Infinity))),
-        }),
+      (remainingMs, retry) =>
+        call(
+          {
+            signal,
+            headers: this.#headers,
+            timeoutMs: Math.max(1, Math.floor(Math.min(attemptMs, remainingMs ?? Infinity))),
+          },
+          retry,
+        ),
       {
         method,
         safeToRepeat,
