@@ -1,0 +1,98 @@
+import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JOB_STATUS } from "../client/index.js";
+import { postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+
+// GetStatus with wait > 0 on the wire: held until the job changes, answered unchanged (never
+// an error) at the earliest of the wait, MAX_WAIT and the caller's deadline less a margin.
+
+describe("GetStatus long waits", () => {
+  let server: RunningServer;
+  beforeAll(async () => {
+    server = await startServer({ maxWaitMs: 2_000 });
+  });
+  afterAll(async () => {
+    await server.close();
+  });
+
+  async function createJob(seconds: number): Promise<{ id: string }> {
+    const answer = await postJson(server.url, "CreateJob", { processingDuration: `${seconds}s` });
+    expect(answer.status).toBe(200);
+    return answer.body.job as { id: string };
+  }
+
+  it("answers COMPLETED within 100 ms of the job's end (curl's request, Connect JSON)", async () => {
+    const job = await createJob(1);
+    const answer = await postJson(server.url, "GetStatus", { jobId: job.id, wait: "10s", knownVersion: "1" });
+    const answeredAt = Date.now();
+    const done = answer.body.job as { state: string; updateTime: string; version: string };
+    expect(answer.status).toBe(200);
+    expect(done.state).toBe("JOB_STATE_COMPLETED");
+    expect(done.version).toBe("2");
+    expect(answeredAt - Date.parse(done.updateTime)).toBeLessThan(100);
+  });
+
+  it("answers HTTP 200 with the unchanged job before a caller deadline shorter than the wait", async () => {
+    const job = await createJob(5);
+    const started = Date.now();
+    const answer = await postJson(
+      server.url,
+      "GetStatus",
+      { jobId: job.id, wait: "10s", knownVersion: "1" },
+      { "connect-timeout-ms": "1000" },
+    );
+    const elapsed = Date.now() - started;
+    expect(answer.status).toBe(200);
+    expect((answer.body.job as { state: string }).state).toBe("JOB_STATE_PENDING");
+    expect(answer.body.nextPollAfter).toBe("0s");
+    expect(elapsed).toBeGreaterThanOrEqual(850);
+    expect(elapsed).toBeLessThan(1_000);
+  });
+
+  it("answers the same way to a gRPC-style deadline from a Connect client (timeoutMs)", async () => {
+    const raw = rawClient(server.url);
+    const { job } = await raw.createJob({ processingDuration: { seconds: 5n } });
+    const started = Date.now();
+    const reply = await raw.getStatus({ jobId: job!.id, wait: { seconds: 10n }, knownVersion: 1n }, { timeoutMs: 600 });
+    expect(Date.now() - started).toBeLessThan(600);
+    expect(reply.job?.state).toBe(JOB_STATUS.PENDING);
+  });
+
+  it("clamps a wait longer than MAX_WAIT and answers unchanged at MAX_WAIT", async () => {
+    const job = await createJob(10);
+    const started = Date.now();
+    const answer = await postJson(server.url, "GetStatus", { jobId: job.id, wait: "3600s", knownVersion: "1" });
+    const elapsed = Date.now() - started;
+    expect(answer.status).toBe(200);
+    expect(elapsed).toBeGreaterThanOrEqual(1_950);
+    expect(elapsed).toBeLessThan(2_500);
+  });
+
+  it("answers at once when known_version is not the job's version", async () => {
+    const raw = rawClient(server.url);
+    const { job } = await raw.createJob({ processingDuration: { seconds: 10n } });
+    for (const knownVersion of [0n, 7n]) {
+      const started = Date.now();
+      const reply = await raw.getStatus({ jobId: job!.id, wait: { seconds: 10n }, knownVersion });
+      expect(Date.now() - started).toBeLessThan(200);
+      expect(reply.job?.version).toBe(1n);
+    }
+  });
+
+  it("answers a short poll with a next_poll_after hint, and a terminal job without one", async () => {
+    const raw = rawClient(server.url);
+    const { job } = await raw.createJob({ processingDuration: { seconds: 0n } });
+    const done = await raw.getStatus({ jobId: job!.id, wait: { seconds: 5n }, knownVersion: 1n });
+    expect(done.job?.state).toBe(JOB_STATUS.COMPLETED);
+    expect(done.nextPollAfter).toBeUndefined();
+    const longJob = await raw.createJob({ processingDuration: { seconds: 10n } });
+    const hinted = await raw.getStatus({ jobId: longJob.job!.id });
+    expect(durationMs(hinted.nextPollAfter!)).toBeGreaterThan(0);
+  });
+
+  it("sets the estimated completion time to create time plus the processing duration", async () => {
+    const raw = rawClient(server.url);
+    const { job } = await raw.createJob({ processingDuration: { seconds: 3n, nanos: 500_000_000 } });
+    expect(timestampMs(job!.estimatedCompletionTime!) - timestampMs(job!.createTime!)).toBe(3_500);
+  });
+});
