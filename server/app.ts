@@ -6,6 +6,7 @@ import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { trackInFlightRequests } from "./in-flight-requests.js";
 import { callerKey } from "./caller.js";
 import { createFaultInjector } from "./fault-injector.js";
+import { HeldWaits } from "./held-waits.js";
 import { createJobService } from "./job-service.js";
 import { createMemoryJobStore } from "./memory-job-store.js";
 import { createRateLimits } from "./rate-limits.js";
@@ -29,7 +30,8 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const clock = options.clock ?? Date;
   const store = options.store ?? createMemoryJobStore();
   const ownsStore = options.store === undefined;
-  const shutdown = new AbortController();
+  const heldWaits = new HeldWaits();
+  let closing = false;
 
   const app = fastify({ logger: options.logger ?? false, bodyLimit: settings.maxBodyBytes });
   const runner = createTimerJobRunner({
@@ -44,7 +46,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     limits: createRateLimits(settings),
     maxWaitMs: settings.maxWaitMs,
     maxJobDurationMs: settings.maxJobDurationMs,
-    shutdownSignal: shutdown.signal,
+    heldWaits,
   });
 
   void app.register(fastifyCors, {
@@ -57,7 +59,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   // In its own scope: the plugin replaces the body parsers of the scope it is registered in.
   void app.register(fastifyConnectPlugin, {
     routes: (router) => router.service(JobService, service),
-    interceptors: [refuseWhenClosing(shutdown.signal), createFaultInjector({ rate: settings.faultRate, random: options.random })],
+    interceptors: [refuseWhenClosing(() => closing), createFaultInjector({ rate: settings.faultRate, random: options.random })],
     readMaxBytes: settings.maxBodyBytes,
     contextValues: (req) => createContextValues().set(callerKey, req.ip),
   });
@@ -66,7 +68,8 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   // and Fastify's close ends them instead of waiting for their keep-alive to run out.
   const inFlight = trackInFlightRequests(app.server);
   app.addHook("preClose", async () => {
-    shutdown.abort();
+    closing = true;
+    heldWaits.releaseAll();
     await inFlight.drained(DRAIN_TIMEOUT_MS);
   });
   app.addHook("onClose", async () => {

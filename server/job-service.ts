@@ -13,6 +13,7 @@ import {
 } from "../gen/jobs/v1/job_service_pb.js";
 import { callerOf } from "./caller.js";
 import type { Clock } from "./clock.js";
+import type { HeldWaits } from "./held-waits.js";
 import { newJobId } from "./job-id.js";
 import type { JobRunner } from "./job-runner.js";
 import type { JobStore } from "./job-store.js";
@@ -33,6 +34,8 @@ import { isNews, waitForChange } from "./wait-for-change.js";
 export const DEFAULT_PAGE_SIZE = 50;
 /** The largest ListJobs page; larger requests are clamped. */
 export const MAX_PAGE_SIZE = 500;
+/** next_poll_after of waits answered because the server is closing: give it time to go. */
+const CLOSING_POLL_HINT_MS = 1_000;
 
 export interface JobServiceOptions {
   store: JobStore;
@@ -43,13 +46,13 @@ export interface JobServiceOptions {
   maxWaitMs: number;
   /** The longest processing_duration accepted, in ms. */
   maxJobDurationMs: number;
-  /** Aborted when the server starts closing: held waits answer at once with the current job. */
-  shutdownSignal: AbortSignal;
+  /** The held long waits and watches; released all at once when the server closes. */
+  heldWaits: HeldWaits;
 }
 
 /** The JobService handlers over a store, a runner and rate limits. */
 export function createJobService(options: JobServiceOptions): ServiceImpl<typeof JobService> {
-  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, shutdownSignal } = options;
+  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits } = options;
 
   async function readJob(jobId: string): Promise<Job> {
     const job = await store.get(jobId);
@@ -66,8 +69,8 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
     // After a held wait the caller may wait again at once, unless the server is closing.
     const hintMs = !held
       ? shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs)
-      : shutdownSignal.aborted
-        ? 1_000
+      : heldWaits.isClosed
+        ? CLOSING_POLL_HINT_MS
         : 0;
     return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(hintMs) });
   }
@@ -123,15 +126,12 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         return statusAnswer(await readJob(jobId), false);
       }
       const job = await readJob(jobId);
-      if (isNews(job, req.knownVersion) || shutdownSignal.aborted) {
+      if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
         // Answered without waiting, so it costs what a short poll costs.
         await limits.shortPoll(callerOf(ctx));
         return statusAnswer(job, false);
       }
-      const latest = await waitForChange(store, job, req.knownVersion, {
-        holdMs: hold,
-        signals: [ctx.signal, shutdownSignal],
-      });
+      const latest = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits });
       return statusAnswer(latest, latest.version === req.knownVersion);
     },
 
@@ -142,7 +142,6 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
       const timeoutMs = ctx.timeoutMs();
       const endAt = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs - deadlineMarginMs(timeoutMs);
-      const signals = [ctx.signal, shutdownSignal];
       for (;;) {
         if (isNews(job, known)) {
           yield create(WatchJobResponseSchema, { job });
@@ -151,14 +150,14 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
             return;
           }
         }
-        if (shutdownSignal.aborted) {
+        if (heldWaits.isClosed) {
           throw new ConnectError("the server is shutting down; resume the watch elsewhere", Code.Unavailable);
         }
         const hold = endAt - clock.now();
         if (ctx.signal.aborted || hold <= 0) {
           return;
         }
-        job = await waitForChange(store, job, known, { holdMs: hold, signals });
+        job = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits });
       }
     },
 

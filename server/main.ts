@@ -1,28 +1,30 @@
 import { buildServer } from "./app.js";
-import { ConfigError, loadConfig } from "./config.js";
+import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
 
 // The only place that reads the environment, listens and handles signals.
 
-let config;
-try {
-  config = loadConfig(process.env);
-} catch (error) {
-  if (error instanceof ConfigError) {
-    process.stderr.write(`jobs server: ${error.message}\n`);
-    process.exit(2);
+function configOrExit(): ServerConfig {
+  try {
+    return loadConfig(process.env);
+  } catch (error) {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`jobs server: ${error.message}\n`);
+      process.exit(2);
+    }
+    throw error;
   }
-  throw error;
 }
 
+const config = configOrExit();
 const app = buildServer({ ...config, logger: { level: config.logLevel } });
 
 let closing = false;
-async function shutdown(signal: string): Promise<void> {
+async function close(signal: NodeJS.Signals): Promise<void> {
   if (closing) {
     return;
   }
   closing = true;
-  app.log.info({ signal }, "closing: answering held waits and refusing new calls");
+  app.log.info({ signal }, "closing: answering held waits, refusing new calls");
   try {
     await app.close();
     process.exit(0);
@@ -31,8 +33,8 @@ async function shutdown(signal: string): Promise<void> {
     process.exit(1);
   }
 }
-process.once("SIGTERM", () => void shutdown("SIGTERM"));
-process.once("SIGINT", () => void shutdown("SIGINT"));
+process.once("SIGTERM", (signal) => void close(signal));
+process.once("SIGINT", (signal) => void close(signal));
 
 try {
   await app.listen({ port: config.port, host: config.host });

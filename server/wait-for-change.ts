@@ -1,12 +1,15 @@
 import type { Job } from "../gen/jobs/v1/job_pb.js";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
+import type { HeldWaits } from "./held-waits.js";
 import type { JobStore } from "./job-store.js";
 
 export interface WaitForChangeOptions {
-  /** Longest hold in ms; Infinity holds until a change or a signal. */
+  /** Longest hold in ms; Infinity holds until a change, the caller leaving, or release. */
   holdMs: number;
-  /** Ends the wait early, answering the job as last seen: the caller left or the server closes. */
-  signals: readonly AbortSignal[];
+  /** The caller's signal: aborted when the caller leaves or its deadline passes. */
+  signal: AbortSignal;
+  /** Where the wait is registered while held, so that closing the server can release it. */
+  heldWaits: HeldWaits;
 }
 
 /** True when a waiter that knows `knownVersion` should be answered with `job` now. */
@@ -16,8 +19,9 @@ export function isNews(job: Job, knownVersion: bigint): boolean {
 
 /**
  * Resolves with the job once its version differs from `knownVersion` or it is terminal, woken by
- * the store's change notification. If that does not happen within `holdMs`, or a signal aborts
- * first, resolves with the job as last seen; `seen` is the caller's own latest read of it.
+ * the store's change notification. If that does not happen within `holdMs`, or the caller's signal
+ * aborts, or the wait is released, resolves with the job as last seen; `seen` is the caller's own
+ * latest read of it.
  *
  * Subscribes before reading, so a change that lands between the two is never missed.
  */
@@ -25,8 +29,11 @@ export function waitForChange(
   store: JobStore,
   seen: Job,
   knownVersion: bigint,
-  { holdMs, signals }: WaitForChangeOptions,
+  { holdMs, signal, heldWaits }: WaitForChangeOptions,
 ): Promise<Job> {
+  if (signal.aborted || heldWaits.isClosed) {
+    return Promise.resolve(seen);
+  }
   return new Promise<Job>((resolve, reject) => {
     let latest = seen;
     let settled = false;
@@ -39,9 +46,8 @@ export function waitForChange(
       settled = true;
       clearTimeout(timer);
       unsubscribe();
-      for (const signal of signals) {
-        signal.removeEventListener("abort", onStop);
-      }
+      unhold();
+      signal.removeEventListener("abort", onStop);
       if (error === undefined) {
         resolve(latest);
       } else {
@@ -59,13 +65,8 @@ export function waitForChange(
     const onStop = (): void => settle();
 
     const unsubscribe = store.subscribe(seen.id, see);
-    for (const signal of signals) {
-      if (signal.aborted) {
-        settle();
-        return;
-      }
-      signal.addEventListener("abort", onStop);
-    }
+    const unhold = heldWaits.hold(onStop);
+    signal.addEventListener("abort", onStop);
     if (Number.isFinite(holdMs)) {
       timer = setTimeout(onStop, holdMs);
     }
