@@ -10,7 +10,7 @@ describe("closing the server", () => {
     const server = await startServer();
     const raw = rawClient(server.url);
     const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
-    const waits = Array.from({ length: 5 }, () =>
+    const waits = Array.from({ length: 20 }, () =>
       raw.getStatus({ jobId: job!.id, wait: { seconds: 25n }, knownVersion: 1n }),
     );
     await new Promise((resolve) => setTimeout(resolve, 200));
