@@ -17,6 +17,8 @@ export const POLLING_MODES = Object.freeze({
   LONG: "long",
   /** Interval polling, paced by the larger of pollIntervalMs and the server's hint. */
   SHORT: "short",
+  /** A WatchJob stream, resumed from the last version when it breaks; LONG where streams are not served. */
+  STREAM: "stream",
 } as const);
 
 /** One of POLLING_MODES. */

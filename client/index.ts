@@ -12,7 +12,14 @@
  * @module
  */
 export { JobClient } from "./job-client.js";
-export type { CreateJobInput, GetStatusOptions, JobPage, ListJobsOptions, StatusResult } from "./job-client.js";
+export type {
+  CreateJobInput,
+  GetStatusOptions,
+  JobPage,
+  ListJobsOptions,
+  StatusResult,
+  WatchOptions,
+} from "./job-client.js";
 export { CLIENT_DEFAULTS } from "./job-client-options.js";
 export type { AwaitCompletionOptions, CallOptions, JobClientOptions } from "./job-client-options.js";
 export { JOB_STATUS, POLLING_MODES, isTerminal } from "./constants.js";

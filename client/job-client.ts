@@ -21,7 +21,11 @@ import {
   requireNumber,
   resolveClientOptions,
 } from "./job-client-options.js";
+import { POLLING_MODES } from "./constants.js";
+import { pollChanges } from "./poll-changes.js";
 import { newRequestId } from "./request-id.js";
+import { type OpenStream, streamChanges } from "./stream-changes.js";
+import { WaitScope } from "./wait-scope.js";
 
 /** What createJob takes. */
 export interface CreateJobInput {
@@ -46,6 +50,13 @@ export interface GetStatusOptions extends CallOptions {
   waitMs?: number;
   /** The version already seen; with waitMs, the server answers when the job's version differs. */
   knownVersion?: bigint;
+}
+
+export interface WatchOptions extends CallOptions {
+  /** The version already seen: the first job yielded is the next one. @default 0 (none) */
+  knownVersion?: bigint;
+  /** Total time to follow the job, in ms; then DeadlineExceededError with the last job. @default no limit */
+  timeoutMs?: number;
 }
 
 export interface ListJobsOptions extends CallOptions {
@@ -146,12 +157,35 @@ export class JobClient {
 
   /**
    * Resolves with the job once it has ended (COMPLETED, ERROR or CANCELLED: check `state`).
-   * LONG mode (the default) holds one request per change; SHORT polls at `pollIntervalMs`.
+   * LONG mode (the default) holds one request per change; SHORT polls at `pollIntervalMs`;
+   * STREAM follows a WatchJob stream (LONG where the server does not stream).
    * Rejects with DeadlineExceededError (carrying the last job seen) when `timeoutMs` runs out,
    * CallAbortedError when `signal` aborts, JobNotFoundError for an unknown id.
    */
   awaitCompletion(jobId: string, options: AwaitCompletionOptions = {}): Promise<Job> {
-    return awaitCompletion((id, status) => this.getStatus(id, status), jobId, options, this.#options);
+    return awaitCompletion(
+      (id, status) => this.getStatus(id, status),
+      this.#openStream(jobId),
+      jobId,
+      options,
+      this.#options,
+    );
+  }
+
+  /**
+   * The job, then each of its changes, until it ends: `for await (const job of client.watch(id))`.
+   * Backed by a WatchJob stream that resumes from the last version seen when it breaks, and by
+   * long waits where the server does not stream. Breaking out of the loop ends the stream.
+   * Throws as awaitCompletion does.
+   */
+  watch(jobId: string, options: WatchOptions = {}): AsyncIterable<Job> {
+    if (options.timeoutMs !== undefined) {
+      requireNumber("timeoutMs", options.timeoutMs, 0);
+    }
+    const scope = new WaitScope(jobId, options.timeoutMs, options.signal);
+    const longWaits = () =>
+      pollChanges((id, status) => this.getStatus(id, status), scope, POLLING_MODES.LONG, 0, this.#options);
+    return streamChanges(this.#openStream(jobId), longWaits, scope, options.knownVersion ?? 0n, this.#options);
   }
 
   /**
@@ -183,6 +217,11 @@ export class JobClient {
       this.#rpc.listJobs(request, callOptions),
     );
     return { jobs: page.jobs, nextPageToken: page.nextPageToken };
+  }
+
+  #openStream(jobId: string): OpenStream {
+    return (knownVersion, { signal, timeoutMs }) =>
+      this.#rpc.watchJob({ jobId, knownVersion }, { signal, timeoutMs, headers: this.#headers });
   }
 
   /** One unary call with retries, each attempt bounded by the time left. */

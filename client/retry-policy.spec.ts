@@ -24,6 +24,8 @@ describe("retry policy", () => {
   it("retries a request that never reached a server, whatever its code", () => {
     const refused = new ConnectError("fetch failed", Code.Unknown, undefined, undefined, new TypeError("fetch failed"));
     expect(isRetryable(refused, false)).toBe(true);
+    const reset = new ConnectError("http/2 stream closed with error code CANCEL (0x8)", Code.Canceled);
+    expect(isRetryable(reset, false)).toBe(true);
   });
 
   it("grows the backoff cap exponentially up to maxDelayMs, jittered over the whole cap", () => {

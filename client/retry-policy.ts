@@ -33,10 +33,15 @@ export function isRetryable(error: ConnectError, safeToRepeat: boolean): boolean
 }
 
 /**
- * True when the request never got an answer from a server: fetch's TypeError ("fetch failed",
- * "Failed to fetch") or a Node socket error (ECONNREFUSED, ECONNRESET, ...).
+ * True when the call failed on the way rather than at the server: fetch's TypeError ("fetch
+ * failed", "Failed to fetch"), a Node socket error (ECONNREFUSED, ECONNRESET, ...), or a stream
+ * cancelled under the caller (an HTTP/2 stream reset when its connection broke). The caller's
+ * own aborts also end as CANCELED; they are told apart by the caller's signal before this.
  */
 export function isNetworkFailure(error: ConnectError): boolean {
+  if (error.code === Code.Canceled) {
+    return true;
+  }
   const cause = error.cause;
   if (cause instanceof TypeError) {
     return true;

@@ -1,0 +1,66 @@
+import type { Job } from "../gen/jobs/v1/job_pb.js";
+import { isTerminal, POLLING_MODES } from "./constants.js";
+import { DeadlineExceededError } from "./errors.js";
+import type { ResolvedClientOptions } from "./job-client-options.js";
+import type { GetStatusOptions, StatusResult } from "./job-client.js";
+import type { WaitScope } from "./wait-scope.js";
+
+/** Below this much time left, a long wait is not worth sending: the server would answer at once. */
+export const MIN_LONG_WAIT_MS = 100;
+
+export type GetStatus = (jobId: string, options: GetStatusOptions) => Promise<StatusResult>;
+
+/**
+ * Yields the job's new versions, first as it is now, until it ends: one loop that reads the job,
+ * then waits from the version seen (LONG: a held request; SHORT: a poll paced by the interval
+ * and the server's hint), so that a change landing in between is never missed.
+ * Throws DeadlineExceededError (with the last job) when the scope's time runs out.
+ */
+export async function* pollChanges(
+  getStatus: GetStatus,
+  scope: WaitScope,
+  mode: typeof POLLING_MODES.LONG | typeof POLLING_MODES.SHORT,
+  pollIntervalMs: number,
+  client: ResolvedClientOptions,
+): AsyncGenerator<Job, void, undefined> {
+  const read = async (status: GetStatusOptions): Promise<StatusResult> => {
+    try {
+      return await getStatus(scope.jobId, { ...status, signal: scope.signal, timeoutMs: scope.callTimeout() });
+    } catch (error) {
+      throw error instanceof DeadlineExceededError && scope.timeoutMs !== undefined ? scope.timedOut(error.cause) : error;
+    }
+  };
+
+  let reply = await read({});
+  let replyWasLongWait = false;
+  for (;;) {
+    if (scope.see(reply.job)) {
+      yield reply.job;
+    }
+    const last = scope.last as Job;
+    if (isTerminal(last)) {
+      return;
+    }
+    const hintMs = reply.nextPollAfterMs ?? 0;
+    if (mode === POLLING_MODES.SHORT) {
+      // Paced by the larger of the interval and the server's hint, plus up to 10% jitter.
+      await scope.pause(Math.max(pollIntervalMs, hintMs) * (1 + 0.1 * client.random()));
+      if (scope.remaining() <= 0) {
+        throw scope.timedOut();
+      }
+      reply = await read({});
+      continue;
+    }
+    // A hint after a long wait means "not at once" (the server is closing or shedding waits);
+    // the hint after a plain read paces short polls, which LONG mode does not send.
+    if (replyWasLongWait && hintMs > 0) {
+      await scope.pause(hintMs);
+    }
+    if (scope.remaining() < MIN_LONG_WAIT_MS) {
+      await scope.pause(scope.remaining());
+      throw scope.timedOut();
+    }
+    reply = await read({ waitMs: Math.min(client.longWaitMs, scope.remaining()), knownVersion: last.version });
+    replyWasLongWait = true;
+  }
+}
