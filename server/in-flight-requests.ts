@@ -1,32 +1,39 @@
-import type { Server } from "node:http";
+import type { IncomingMessage, ServerResponse } from "node:http";
+
+type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Counts the requests a server is answering, and tells when none is left. */
 export interface InFlightRequests {
   readonly count: number;
+  /** `handler`, counting each request from arrival to the close of its response (sent or abandoned). */
+  wrap(handler: Handler): Handler;
   /** Resolves once no request is in flight, or after `timeoutMs` at the latest. */
   drained(timeoutMs: number): Promise<void>;
 }
 
 /**
- * Tracks the requests of `server` from arrival to the close of their response (sent or
- * abandoned). Closing uses it to let answered long waits reach their callers before the
- * connections, idle by then, are closed.
+ * Tracks the requests a server answers, over HTTP/1.1 and HTTP/2 alike. Closing uses it to let
+ * answered long waits reach their callers before the connections, idle by then, are closed.
  */
-export function trackInFlightRequests(server: Pick<Server, "on">): InFlightRequests {
+export function createInFlightRequests(): InFlightRequests {
   let count = 0;
   let onDrained: (() => void) | undefined;
-  server.on("request", (_req, res) => {
-    count++;
-    res.once("close", () => {
-      count--;
-      if (count === 0) {
-        onDrained?.();
-      }
-    });
-  });
+  const onClose = (): void => {
+    count--;
+    if (count === 0) {
+      onDrained?.();
+    }
+  };
   return {
     get count() {
       return count;
+    },
+    wrap(handler) {
+      return (req, res) => {
+        count++;
+        res.once("close", onClose);
+        handler(req, res);
+      };
     },
     drained(timeoutMs) {
       if (count === 0) {
