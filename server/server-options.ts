@@ -1,4 +1,5 @@
 import type { Clock } from "./clock.js";
+import type { HeldWaits } from "./held-waits.js";
 import type { JobStore } from "./job-store.js";
 
 /** How the service behaves; each has a default and an environment variable (see config.ts). */
@@ -33,10 +34,14 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   store?: JobStore;
   /** @default Date */
   clock?: Clock;
+  /** The registry of held waits, for a caller that wants to watch it. @default a new one */
+  heldWaits?: HeldWaits;
   /** Random numbers for fault injection. @default Math.random */
   random?: () => number;
   /** Fastify's logger option: false for none, or pino options. @default false */
   logger?: boolean | { level: string };
+  /** The built browser page served at `/` (npm run build:web). @default `<repo>/dist/web` */
+  pageDir?: string;
 }
 
 /** Copies `options` with every setting filled in and checked. */
