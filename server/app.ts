@@ -36,7 +36,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const clock = options.clock ?? Date;
   const store = options.store ?? createMemoryJobStore();
   const ownsStore = options.store === undefined;
-  const heldWaits = options.heldWaits ?? new HeldWaits();
+  const heldWaits = options.heldWaits ?? new HeldWaits({ maxPerCaller: settings.maxWaitsPerCaller });
   const inFlight = createInFlightRequests();
   const health = createHealthService({
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },

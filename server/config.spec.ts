@@ -11,6 +11,7 @@ describe("server configuration", () => {
       createRate: 10,
       faultRate: 0,
       maxBodyBytes: 65_536,
+      maxWaitsPerCaller: 500,
     });
     expect(loadConfig({})).toEqual({
       ...SERVICE_DEFAULTS,
@@ -31,6 +32,7 @@ describe("server configuration", () => {
       CREATE_RATE: "2.5",
       FAULT_RATE: "0.25",
       MAX_BODY_BYTES: "2048",
+      MAX_WAITS_PER_CALLER: "3",
       LOG_LEVEL: "warn",
     });
     expect(config).toMatchObject({
@@ -42,6 +44,7 @@ describe("server configuration", () => {
       createRate: 2.5,
       faultRate: 0.25,
       maxBodyBytes: 2_048,
+      maxWaitsPerCaller: 3,
       logLevel: "warn",
     });
   });

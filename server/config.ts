@@ -5,8 +5,8 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 
 /**
  * Everything the server reads from its environment, parsed and validated. The service settings
- * come from MAX_WAIT, MAX_JOB_DURATION, SHORT_POLL_RATE, CREATE_RATE, FAULT_RATE and
- * MAX_BODY_BYTES (defaults in SERVICE_DEFAULTS).
+ * come from MAX_WAIT, MAX_JOB_DURATION, SHORT_POLL_RATE, CREATE_RATE, FAULT_RATE, MAX_BODY_BYTES
+ * and MAX_WAITS_PER_CALLER (defaults in SERVICE_DEFAULTS).
  */
 export interface ServerConfig extends ServiceSettings {
   /** PORT: the TCP port to listen on. @default 8000 */
@@ -48,6 +48,7 @@ export function loadConfig(env: Env): ServerConfig {
     createRate: readNumber(env, "CREATE_RATE", d.createRate, 0, 1_000_000),
     faultRate: readNumber(env, "FAULT_RATE", d.faultRate, 0, 1),
     maxBodyBytes: readInteger(env, "MAX_BODY_BYTES", d.maxBodyBytes, 1_024, 64 * 1_048_576),
+    maxWaitsPerCaller: readInteger(env, "MAX_WAITS_PER_CALLER", d.maxWaitsPerCaller, 1, 10_000_000),
     logLevel: readChoice(env, "LOG_LEVEL", "info", logLevels),
   };
 }

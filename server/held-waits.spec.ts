@@ -7,9 +7,9 @@ describe("HeldWaits", () => {
     const first = vi.fn();
     const ended = vi.fn();
     const last = vi.fn();
-    waits.hold(first);
-    const unhold = waits.hold(ended);
-    waits.hold(last);
+    waits.hold("a", first);
+    const unhold = waits.hold("a", ended);
+    waits.hold("b", last);
     unhold();
     expect(waits.size).toBe(2);
 
@@ -27,8 +27,20 @@ describe("HeldWaits", () => {
     const waits = new HeldWaits();
     waits.releaseAll();
     const release = vi.fn();
-    waits.hold(release)();
+    waits.hold("a", release)();
     expect(waits.size).toBe(0);
     expect(release).not.toHaveBeenCalled();
+  });
+
+  it("counts waits per caller against its cap, and frees a place when a wait ends", () => {
+    const waits = new HeldWaits({ maxPerCaller: 2 });
+    const first = waits.hold("a", vi.fn());
+    waits.hold("a", vi.fn());
+    expect(waits.isFull("a")).toBe(true);
+    expect(waits.isFull("b")).toBe(false);
+    first();
+    first();
+    expect(waits.isFull("a")).toBe(false);
+    expect(waits.size).toBe(1);
   });
 });

@@ -20,6 +20,7 @@ import type { JobStore } from "./job-store.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
 import type { RateLimits } from "./rate-limits.js";
+import { retryLaterError } from "./retry-later-error.js";
 import {
   readDuration,
   readJobId,
@@ -34,6 +35,8 @@ import { isNews, waitForChange } from "./wait-for-change.js";
 export const DEFAULT_PAGE_SIZE = 50;
 /** The largest ListJobs page; larger requests are clamped. */
 export const MAX_PAGE_SIZE = 500;
+/** When a caller who holds too many waits may try again. */
+const FULL_RETRY_DELAY_MS = 1_000;
 /** next_poll_after of waits answered because the server is closing: give it time to go. */
 const CLOSING_POLL_HINT_MS = 1_000;
 
@@ -73,6 +76,13 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         ? CLOSING_POLL_HINT_MS
         : 0;
     return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(hintMs) });
+  }
+
+  /** Throws RESOURCE_EXHAUSTED when the caller holds as many waits and watches as it may. */
+  function refuseIfFull(caller: string): void {
+    if (heldWaits.isFull(caller)) {
+      throw retryLaterError("too many long waits and watches held at once for this caller", FULL_RETRY_DELAY_MS);
+    }
   }
 
   /** How long a wait may be held: the wait asked, MAX_WAIT, and the deadline less a margin. */
@@ -131,12 +141,15 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         await limits.shortPoll(callerOf(ctx));
         return statusAnswer(job, false);
       }
-      const latest = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits });
+      const caller = callerOf(ctx);
+      refuseIfFull(caller);
+      const latest = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
       return statusAnswer(latest, latest.version === req.knownVersion);
     },
 
     async *watchJob(req, ctx) {
       const jobId = readJobId(req.jobId);
+      const caller = callerOf(ctx);
       let job = await readJob(jobId);
       let known = req.knownVersion;
       // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
@@ -157,7 +170,8 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         if (ctx.signal.aborted || hold <= 0) {
           return;
         }
-        job = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits });
+        refuseIfFull(caller);
+        job = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
       }
     },
 

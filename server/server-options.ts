@@ -16,6 +16,8 @@ export interface ServiceSettings {
   faultRate: number;
   /** The largest request body read; larger ones are refused unread. @default 65_536 */
   maxBodyBytes: number;
+  /** The most long waits and watches one caller may hold at once; more are RESOURCE_EXHAUSTED. @default 500 */
+  maxWaitsPerCaller: number;
 }
 
 /** The defaults of ServiceSettings, in one place. */
@@ -26,6 +28,7 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   createRate: 10,
   faultRate: 0,
   maxBodyBytes: 65_536,
+  maxWaitsPerCaller: 500,
 });
 
 /** What buildServer takes: settings (defaults filled in) and the parts a caller may supply. */
@@ -34,7 +37,7 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   store?: JobStore;
   /** @default Date */
   clock?: Clock;
-  /** The registry of held waits, for a caller that wants to watch it. @default a new one */
+  /** The registry of held waits, for a caller that wants to watch it (its own per-caller cap applies). @default a new one with maxWaitsPerCaller */
   heldWaits?: HeldWaits;
   /** Random numbers for fault injection. @default Math.random */
   random?: () => number;
@@ -53,6 +56,7 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
     createRate: options.createRate ?? SERVICE_DEFAULTS.createRate,
     faultRate: options.faultRate ?? SERVICE_DEFAULTS.faultRate,
     maxBodyBytes: options.maxBodyBytes ?? SERVICE_DEFAULTS.maxBodyBytes,
+    maxWaitsPerCaller: options.maxWaitsPerCaller ?? SERVICE_DEFAULTS.maxWaitsPerCaller,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value < 0) {

@@ -10,6 +10,8 @@ export interface WaitForChangeOptions {
   signal: AbortSignal;
   /** Where the wait is registered while held, so that closing the server can release it. */
   heldWaits: HeldWaits;
+  /** Who waits, for the per-caller count of held waits. */
+  caller: string;
 }
 
 /** True when a waiter that knows `knownVersion` should be answered with `job` now. */
@@ -29,7 +31,7 @@ export function waitForChange(
   store: JobStore,
   seen: Job,
   knownVersion: bigint,
-  { holdMs, signal, heldWaits }: WaitForChangeOptions,
+  { holdMs, signal, heldWaits, caller }: WaitForChangeOptions,
 ): Promise<Job> {
   if (signal.aborted || heldWaits.isClosed) {
     return Promise.resolve(seen);
@@ -65,7 +67,7 @@ export function waitForChange(
     const onStop = (): void => settle();
 
     const unsubscribe = store.subscribe(seen.id, see);
-    const unhold = heldWaits.hold(onStop);
+    const unhold = heldWaits.hold(caller, onStop);
     signal.addEventListener("abort", onStop);
     if (Number.isFinite(holdMs)) {
       timer = setTimeout(onStop, holdMs);

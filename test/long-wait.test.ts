@@ -1,4 +1,5 @@
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS } from "../client/index.js";
 import { postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
@@ -94,5 +95,37 @@ describe("GetStatus long waits", () => {
     const raw = rawClient(server.url);
     const { job } = await raw.createJob({ processingDuration: { seconds: 3n, nanos: 500_000_000 } });
     expect(timestampMs(job!.estimatedCompletionTime!) - timestampMs(job!.createTime!)).toBe(3_500);
+  });
+});
+
+describe("held waits per caller", () => {
+  it("refuses a caller's long wait or watch past MAX_WAITS_PER_CALLER with RESOURCE_EXHAUSTED and RetryInfo", async () => {
+    const server = await startServer({ maxWaitsPerCaller: 2 });
+    try {
+      const raw = rawClient(server.url);
+      const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
+      const controller = new AbortController();
+      const held = [1, 2].map(() =>
+        raw
+          .getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal })
+          .catch(() => undefined),
+      );
+      await new Promise((resolve) => setTimeout(resolve, 100));
+
+      const refused = await postJson(server.url, "GetStatus", { jobId: job!.id, wait: "20s", knownVersion: "1" });
+      expect(refused.status).toBe(429);
+      expect(refused.body.code).toBe("resource_exhausted");
+      expect((refused.body.details as { type: string }[])[0]?.type).toBe("google.rpc.RetryInfo");
+      const watch = raw.watchJob({ jobId: job!.id, knownVersion: 1n });
+      await expect(watch[Symbol.asyncIterator]().next()).rejects.toMatchObject({ code: Code.ResourceExhausted });
+
+      controller.abort();
+      await Promise.all(held);
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      const reply = await raw.getStatus({ jobId: job!.id, wait: { nanos: 100_000_000 }, knownVersion: 1n });
+      expect(reply.job?.version).toBe(1n);
+    } finally {
+      await server.close();
+    }
   });
 });
