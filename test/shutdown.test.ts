@@ -1,5 +1,8 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { describe, expect, it } from "vitest";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
+import { describe, expect, it, vi } from "vitest";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JOB_STATUS } from "../client/index.js";
 import { rawClient, startServer } from "./support/start-server.js";
 
@@ -48,5 +51,20 @@ describe("closing the server", () => {
     await server.close();
     await expect(watching).rejects.toMatchObject({ code: 14 });
     expect(seen).toEqual([1n]);
+  });
+
+  it("tells gRPC health watchers NOT_SERVING when it starts closing, then ends their streams", async () => {
+    const server = await startServer();
+    const health = createClient(Health, createGrpcTransport({ baseUrl: server.url }));
+    const statuses: ServingStatus[] = [];
+    const watching = (async () => {
+      for await (const reply of health.watch({ service: "jobs.v1.JobService" })) {
+        statuses.push(reply.status);
+      }
+    })();
+    await vi.waitFor(() => expect(statuses).toEqual([ServingStatus.SERVING]));
+    await server.close();
+    await watching;
+    expect(statuses).toEqual([ServingStatus.SERVING, ServingStatus.NOT_SERVING]);
   });
 });
