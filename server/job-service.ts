@@ -11,7 +11,7 @@ import {
   ListJobsResponseSchema,
   WatchJobResponseSchema,
 } from "../gen/jobs/v1/job_service_pb.js";
-import { callerOf } from "./caller.js";
+import { callerOf, ownerOf } from "./caller.js";
 import type { Clock } from "./clock.js";
 import type { HeldWaits } from "./held-waits.js";
 import { newJobId } from "./job-id.js";
@@ -57,12 +57,13 @@ export interface JobServiceOptions {
 export function createJobService(options: JobServiceOptions): ServiceImpl<typeof JobService> {
   const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits } = options;
 
-  async function readJob(jobId: string): Promise<Job> {
-    const job = await store.get(jobId);
-    if (job === undefined) {
+  /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
+  async function readJob(jobId: string, owner: string): Promise<Job> {
+    const stored = await store.get(jobId);
+    if (stored === undefined || stored.owner !== owner) {
       throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
     }
-    return job;
+    return stored.job;
   }
 
   function statusAnswer(job: Job, held: boolean): GetStatusResponse {
@@ -109,7 +110,7 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         requestId,
         shouldError: req.shouldError,
       });
-      const result = await store.create(job);
+      const result = await store.create(job, ownerOf(ctx));
       if (!result.created) {
         const earlier = result.job;
         const same =
@@ -133,9 +134,9 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       const hold = waitMs > 0 ? holdMs(waitMs, ctx) : 0;
       if (hold <= 0) {
         await limits.shortPoll(callerOf(ctx));
-        return statusAnswer(await readJob(jobId), false);
+        return statusAnswer(await readJob(jobId, ownerOf(ctx)), false);
       }
-      const job = await readJob(jobId);
+      const job = await readJob(jobId, ownerOf(ctx));
       if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
         // Answered without waiting, so it costs what a short poll costs.
         await limits.shortPoll(callerOf(ctx));
@@ -150,7 +151,7 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
     async *watchJob(req, ctx) {
       const jobId = readJobId(req.jobId);
       const caller = callerOf(ctx);
-      let job = await readJob(jobId);
+      let job = await readJob(jobId, ownerOf(ctx));
       let known = req.knownVersion;
       // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
       const timeoutMs = ctx.timeoutMs();
@@ -175,8 +176,9 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       }
     },
 
-    async cancelJob(req) {
+    async cancelJob(req, ctx) {
       const jobId = readJobId(req.jobId);
+      await readJob(jobId, ownerOf(ctx));
       const result = await store.finish(jobId, { state: JobState.CANCELLED, at: clock.now() });
       if (result === undefined) {
         throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
@@ -188,11 +190,11 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       return create(CancelJobResponseSchema, { job: result.job });
     },
 
-    async listJobs(req) {
+    async listJobs(req, ctx) {
       const state = readStateFilter(req.state);
       const limit = readPageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const after = decodePageToken(req.pageToken, state);
-      const page = await store.list({ state, limit, after });
+      const page = await store.list({ owner: ownerOf(ctx), state, limit, after });
       return create(ListJobsResponseSchema, {
         jobs: page.jobs,
         nextPageToken: page.next === undefined ? "" : encodePageToken(page.next, state),

@@ -1,5 +1,11 @@
 import type { Job, JobState } from "../gen/jobs/v1/job_pb.js";
 
+/** A job and the caller it belongs to ("" when the server has no API keys). */
+export interface StoredJob {
+  job: Job;
+  owner: string;
+}
+
 /** What creating a job found: the new job, or the one made earlier with the same request id. */
 export interface CreateResult {
   job: Job;
@@ -23,6 +29,8 @@ export interface Outcome {
 }
 
 export interface ListQuery {
+  /** Only this caller's jobs. */
+  owner: string;
   /** Only jobs in this state; undefined for any state. */
   state?: JobState;
   /** Most jobs returned. */
@@ -50,18 +58,19 @@ export type JobListener = (job: Job) => void;
  */
 export interface JobStore {
   /**
-   * Stores `job` (version 1, PENDING), unless a job with the same non-empty request id exists,
-   * in which case that job is returned and nothing is stored.
+   * Stores `job` (version 1, PENDING) for `owner`, unless `owner` created a job with the same
+   * non-empty request id before (and the store still remembers it), in which case that job is
+   * returned and nothing is stored.
    */
-  create(job: Job): Promise<CreateResult>;
-  /** The job with this id, or undefined. */
-  get(id: string): Promise<Job | undefined>;
+  create(job: Job, owner: string): Promise<CreateResult>;
+  /** The job with this id and its owner, or undefined. */
+  get(id: string): Promise<StoredJob | undefined>;
   /**
    * Ends a pending job with `outcome`, raising its version, and tells its subscribers.
    * A job that has ended already is returned unchanged. Undefined when there is no such job.
    */
   finish(id: string, outcome: Outcome): Promise<FinishResult | undefined>;
-  /** One page of jobs, newest first. */
+  /** One page of the owner's jobs, newest first. */
   list(query: ListQuery): Promise<ListPage>;
   /** Calls `listener` after every change of the job until the returned function is called. */
   subscribe(id: string, listener: JobListener): () => void;

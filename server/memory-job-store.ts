@@ -9,6 +9,7 @@ import type {
   ListPage,
   ListQuery,
   Outcome,
+  StoredJob,
 } from "./job-store.js";
 
 /**
@@ -21,25 +22,27 @@ export function createMemoryJobStore(): JobStore {
 
 class MemoryJobStore implements JobStore {
   /** Jobs in creation order; a job's position is its index + 1. */
-  private readonly jobs: Job[] = [];
+  private readonly jobs: StoredJob[] = [];
   private readonly indexById = new Map<string, number>();
-  private readonly idByRequestId = new Map<string, string>();
+  /** Job ids by owner and request id. */
+  private readonly idByRequest = new Map<string, string>();
   private readonly listeners = new Map<string, Set<JobListener>>();
 
-  create(job: Job): Promise<CreateResult> {
+  create(job: Job, owner: string): Promise<CreateResult> {
     if (job.requestId !== "") {
-      const earlierId = this.idByRequestId.get(job.requestId);
+      const requestKey = `${owner}\n${job.requestId}`;
+      const earlierId = this.idByRequest.get(requestKey);
       if (earlierId !== undefined) {
-        return Promise.resolve({ job: this.read(earlierId) as Job, created: false });
+        return Promise.resolve({ job: (this.read(earlierId) as StoredJob).job, created: false });
       }
-      this.idByRequestId.set(job.requestId, job.id);
+      this.idByRequest.set(requestKey, job.id);
     }
     this.indexById.set(job.id, this.jobs.length);
-    this.jobs.push(job);
+    this.jobs.push({ job, owner });
     return Promise.resolve({ job, created: true });
   }
 
-  get(id: string): Promise<Job | undefined> {
+  get(id: string): Promise<StoredJob | undefined> {
     return Promise.resolve(this.read(id));
   }
 
@@ -48,7 +51,8 @@ class MemoryJobStore implements JobStore {
     if (index === undefined) {
       return Promise.resolve(undefined);
     }
-    const current = this.jobs[index] as Job;
+    const stored = this.jobs[index] as StoredJob;
+    const current = stored.job;
     if (current.state !== JobState.PENDING) {
       return Promise.resolve({ job: current, changed: false });
     }
@@ -59,7 +63,7 @@ class MemoryJobStore implements JobStore {
       updateTime: timestampFromMs(outcome.at),
       version: current.version + 1n,
     };
-    this.jobs[index] = job;
+    this.jobs[index] = { job, owner: stored.owner };
     this.notify(job);
     return Promise.resolve({ job, changed: true });
   }
@@ -70,13 +74,12 @@ class MemoryJobStore implements JobStore {
     let index = query.after === undefined ? this.jobs.length - 1 : Math.min(query.after, this.jobs.length + 1) - 2;
     let lastIndex = -1;
     for (; index >= 0 && jobs.length < query.limit; index--) {
-      const job = this.jobs[index] as Job;
-      if (query.state === undefined || job.state === query.state) {
-        jobs.push(job);
+      if (this.matches(index, query)) {
+        jobs.push((this.jobs[index] as StoredJob).job);
         lastIndex = index;
       }
     }
-    const more = jobs.length > 0 && this.hasMatchBefore(lastIndex - 1, query.state);
+    const more = jobs.length > 0 && this.hasMatchBefore(lastIndex - 1, query);
     return Promise.resolve({ jobs, next: more ? lastIndex + 1 : undefined });
   }
 
@@ -100,14 +103,19 @@ class MemoryJobStore implements JobStore {
     return Promise.resolve();
   }
 
-  private read(id: string): Job | undefined {
+  private read(id: string): StoredJob | undefined {
     const index = this.indexById.get(id);
     return index === undefined ? undefined : this.jobs[index];
   }
 
-  private hasMatchBefore(index: number, state: Job["state"] | undefined): boolean {
+  private matches(index: number, query: ListQuery): boolean {
+    const { job, owner } = this.jobs[index] as StoredJob;
+    return owner === query.owner && (query.state === undefined || job.state === query.state);
+  }
+
+  private hasMatchBefore(index: number, query: ListQuery): boolean {
     for (let i = index; i >= 0; i--) {
-      if (state === undefined || (this.jobs[i] as Job).state === state) {
+      if (this.matches(i, query)) {
         return true;
       }
     }

@@ -72,9 +72,9 @@ export function waitForChange(
     if (Number.isFinite(holdMs)) {
       timer = setTimeout(onStop, holdMs);
     }
-    store.get(seen.id).then((job) => {
-      if (job !== undefined) {
-        see(job);
+    store.get(seen.id).then((stored) => {
+      if (stored !== undefined) {
+        see(stored.job);
       }
     }, settle);
   });

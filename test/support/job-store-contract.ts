@@ -1,0 +1,141 @@
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { randomUUID } from "node:crypto";
+import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
+import { newJobId } from "../../server/job-id.js";
+import type { JobStore } from "../../server/job-store.js";
+
+/** A new PENDING job as the service would make it. */
+export function draftJob(fields: Partial<Omit<Job, "$typeName" | "$unknown">> = {}): Job {
+  const now = Date.now();
+  return create(JobSchema, {
+    id: newJobId(),
+    state: JobState.PENDING,
+    createTime: timestampFromMs(now),
+    updateTime: timestampFromMs(now),
+    estimatedCompletionTime: timestampFromMs(now + 60_000),
+    processingDuration: durationFromMs(60_000),
+    version: 1n,
+    ...fields,
+  });
+}
+
+/**
+ * What every JobStore must do, as one suite run against each store. `makeStore` gives a new,
+ * empty store (for its own owners at least); the suite closes it.
+ */
+export function describeJobStoreContract(name: string, makeStore: () => Promise<JobStore>, options: { skip?: boolean } = {}) {
+  describe.skipIf(options.skip === true)(`JobStore contract: ${name}`, () => {
+    let store: JobStore;
+    // Owners unique to each test, so that stores shared between runs (Redis) start empty for them.
+    let owner: string;
+    let otherOwner: string;
+    beforeEach(async () => {
+      store = await makeStore();
+      owner = `owner-${randomUUID()}`;
+      otherOwner = `other-${randomUUID()}`;
+    });
+    afterEach(async () => {
+      await store.close();
+    });
+
+    it("stores a job and gives it back with its owner", async () => {
+      const job = draftJob({ shouldError: true, requestId: "" });
+      const result = await store.create(job, owner);
+      expect(result.created).toBe(true);
+      const stored = await store.get(job.id);
+      expect(stored?.owner).toBe(owner);
+      expect(stored?.job).toEqual(job);
+      expect(await store.get(newJobId())).toBeUndefined();
+    });
+
+    it("returns the first job, storing nothing, when an owner repeats a request id", async () => {
+      const requestId = randomUUID();
+      const first = draftJob({ requestId });
+      await store.create(first, owner);
+      const again = await store.create(draftJob({ requestId }), owner);
+      expect(again.created).toBe(false);
+      expect(again.job.id).toBe(first.id);
+      const page = await store.list({ owner, limit: 10 });
+      expect(page.jobs.map((job) => job.id)).toEqual([first.id]);
+      // Request ids are the owner's own: another owner's equal id makes a new job.
+      expect((await store.create(draftJob({ requestId }), otherOwner)).created).toBe(true);
+    });
+
+    it("ends a pending job once, raising its version, and tells its subscribers", async () => {
+      const job = draftJob();
+      await store.create(job, owner);
+      const seen: Job[] = [];
+      const unsubscribe = store.subscribe(job.id, (update) => seen.push(update));
+      const at = Date.now() + 5;
+      const result = await store.finish(job.id, { state: JobState.ERROR, errorMessage: "boom", at });
+      expect(result?.changed).toBe(true);
+      expect(result?.job).toMatchObject({ state: JobState.ERROR, errorMessage: "boom", version: 2n });
+      expect(timestampMs(result!.job.updateTime!)).toBe(at);
+      await vi.waitFor(() => expect(seen.map((update) => update.version)).toEqual([2n]));
+      expect((await store.get(job.id))?.job).toEqual(result?.job);
+
+      const again = await store.finish(job.id, { state: JobState.CANCELLED, at: Date.now() });
+      expect(again?.changed).toBe(false);
+      expect(again?.job.state).toBe(JobState.ERROR);
+      unsubscribe();
+      expect(await store.finish(newJobId(), { state: JobState.COMPLETED, at: Date.now() })).toBeUndefined();
+    });
+
+    it("lets exactly one of two racing finishes win", async () => {
+      const job = draftJob();
+      await store.create(job, owner);
+      const results = await Promise.all([
+        store.finish(job.id, { state: JobState.COMPLETED, at: Date.now() }),
+        store.finish(job.id, { state: JobState.CANCELLED, at: Date.now() }),
+      ]);
+      expect(results.filter((result) => result?.changed)).toHaveLength(1);
+      expect((await store.get(job.id))?.job.version).toBe(2n);
+    });
+
+    it("stops telling a subscriber once it unsubscribes, and tells no one of other jobs", async () => {
+      const [watched, other] = [draftJob(), draftJob()];
+      await store.create(watched, owner);
+      await store.create(other, owner);
+      const seen: string[] = [];
+      const unsubscribe = store.subscribe(watched.id, (update) => seen.push(update.id));
+      await store.finish(other.id, { state: JobState.COMPLETED, at: Date.now() });
+      unsubscribe();
+      await store.finish(watched.id, { state: JobState.COMPLETED, at: Date.now() });
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(seen).toEqual([]);
+    });
+
+    it("lists an owner's jobs newest first, page by page, by state", async () => {
+      const jobs = [];
+      for (let i = 0; i < 5; i++) {
+        const job = draftJob();
+        await store.create(job, owner);
+        jobs.push(job);
+      }
+      await store.create(draftJob(), otherOwner);
+      await store.finish(jobs[1]!.id, { state: JobState.COMPLETED, at: Date.now() });
+      await store.finish(jobs[3]!.id, { state: JobState.COMPLETED, at: Date.now() });
+
+      const first = await store.list({ owner, limit: 2 });
+      expect(first.jobs.map((job) => job.id)).toEqual([jobs[4]!.id, jobs[3]!.id]);
+      const second = await store.list({ owner, limit: 2, after: first.next });
+      expect(second.jobs.map((job) => job.id)).toEqual([jobs[2]!.id, jobs[1]!.id]);
+      const last = await store.list({ owner, limit: 2, after: second.next });
+      expect(last.jobs.map((job) => job.id)).toEqual([jobs[0]!.id]);
+      expect(last.next).toBeUndefined();
+
+      const completed = await store.list({ owner, limit: 10, state: JobState.COMPLETED });
+      expect(completed.jobs.map((job) => job.id)).toEqual([jobs[3]!.id, jobs[1]!.id]);
+      expect(completed.jobs.every((job) => job.state === JobState.COMPLETED)).toBe(true);
+      const pending = await store.list({ owner, limit: 10, state: JobState.PENDING });
+      expect(pending.jobs.map((job) => job.id)).toEqual([jobs[4]!.id, jobs[2]!.id, jobs[0]!.id]);
+      expect((await store.list({ owner: otherOwner, limit: 10 })).jobs).toHaveLength(1);
+    });
+
+    it("can be closed twice", async () => {
+      await store.close();
+    });
+  });
+}
