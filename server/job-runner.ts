@@ -1,9 +1,24 @@
 import type { Job } from "../gen/jobs/v1/job_pb.js";
+import { JobState } from "../gen/jobs/v1/job_pb.js";
+import type { Outcome } from "./job-store.js";
+
+/** The message of a job created with should_error. */
+export const SIMULATED_ERROR_MESSAGE = "the job failed as requested (should_error was set)";
 
 /** Runs the simulated work of jobs: ends each pending job when its processing duration is over. */
 export interface JobRunner {
-  /** Takes a newly created job; it will be finished through the store when its time comes. */
-  start(job: Job): void;
+  /**
+   * Takes a new job before it is stored; once this resolves, the job will be finished through
+   * the store when its time comes (a job that was not stored, or has ended, is left alone).
+   */
+  start(job: Job): Promise<void>;
   /** Stops running jobs in this process. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** How the simulated work of `job` ends, at `at`. */
+export function simulatedOutcome(job: Job, at: number): Outcome {
+  return job.shouldError
+    ? { state: JobState.ERROR, errorMessage: SIMULATED_ERROR_MESSAGE, at }
+    : { state: JobState.COMPLETED, at };
 }

@@ -1,18 +1,14 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Job } from "../gen/jobs/v1/job_pb.js";
-import { JobState } from "../gen/jobs/v1/job_pb.js";
 import type { Clock } from "./clock.js";
-import type { JobRunner } from "./job-runner.js";
+import { type JobRunner, simulatedOutcome } from "./job-runner.js";
 import type { JobStore } from "./job-store.js";
-
-/** The message of a job created with should_error. */
-export const SIMULATED_ERROR_MESSAGE = "the job failed as requested (should_error was set)";
 
 export interface TimerJobRunnerOptions {
   store: JobStore;
   clock: Clock;
   /** Told about a job that could not be finished (the store failed). */
-  onError: (error: unknown, job: Job) => void;
+  onError: (error: unknown, jobId: string) => void;
 }
 
 /**
@@ -23,25 +19,21 @@ export function createTimerJobRunner({ store, clock, onError }: TimerJobRunnerOp
   const timers = new Set<ReturnType<typeof setTimeout>>();
   let closed = false;
 
-  function finish(job: Job): void {
-    const outcome = job.shouldError
-      ? { state: JobState.ERROR as const, errorMessage: SIMULATED_ERROR_MESSAGE, at: clock.now() }
-      : { state: JobState.COMPLETED as const, at: clock.now() };
-    store.finish(job.id, outcome).catch((error: unknown) => onError(error, job));
-  }
-
   return {
-    start(job) {
+    start(job: Job) {
       if (closed) {
-        return;
+        return Promise.resolve();
       }
       const due = job.estimatedCompletionTime === undefined ? 0 : timestampMs(job.estimatedCompletionTime);
-      const delay = Math.max(0, due - clock.now());
-      const timer = setTimeout(() => {
-        timers.delete(timer);
-        finish(job);
-      }, delay);
+      const timer = setTimeout(
+        () => {
+          timers.delete(timer);
+          store.finish(job.id, simulatedOutcome(job, clock.now())).catch((error: unknown) => onError(error, job.id));
+        },
+        Math.max(0, due - clock.now()),
+      );
       timers.add(timer);
+      return Promise.resolve();
     },
     close() {
       closed = true;
