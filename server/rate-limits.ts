@@ -1,4 +1,6 @@
-import { RateLimiterMemory, RateLimiterRes } from "rate-limiter-flexible";
+import { Code, ConnectError } from "@connectrpc/connect";
+import type { Redis } from "ioredis";
+import { type RateLimiterAbstract, RateLimiterMemory, RateLimiterRedis, RateLimiterRes } from "rate-limiter-flexible";
 import { retryLaterError } from "./retry-later-error.js";
 
 /** Per-caller limits on the calls that cost the server without waiting: short polls and creates. */
@@ -16,6 +18,8 @@ export interface RateLimitOptions {
   shortPollRate: number;
   /** Creates per second per caller; 0 = unlimited. */
   createRate: number;
+  /** Where the counters live: this process (default), or Redis, shared by every instance. */
+  redis?: { client: Redis; prefix: string };
 }
 
 /**
@@ -23,20 +27,29 @@ export interface RateLimitOptions {
  * (a window of 1/rate s for rates below one). Over the limit the error says when the window
  * opens again, so a caller who waits that long is let through.
  */
-export function createRateLimits({ shortPollRate, createRate }: RateLimitOptions): RateLimits {
+export function createRateLimits({ shortPollRate, createRate, redis }: RateLimitOptions): RateLimits {
   return {
-    shortPoll: limiter("short polls", shortPollRate),
-    create: limiter("job creations", createRate),
+    shortPoll: limiter("short polls", shortPollRate, redis, "short-poll"),
+    create: limiter("job creations", createRate, redis, "create"),
     shortPollIntervalMs: shortPollRate > 0 ? 1000 / shortPollRate : 0,
   };
 }
 
-function limiter(what: string, rate: number): (caller: string) => Promise<void> {
+function limiter(
+  what: string,
+  rate: number,
+  redis: RateLimitOptions["redis"],
+  name: string,
+): (caller: string) => Promise<void> {
   if (rate <= 0) {
     return () => Promise.resolve();
   }
   const points = Math.max(1, Math.round(rate));
-  const limiter = new RateLimiterMemory({ points, duration: points / rate });
+  const duration = points / rate;
+  const limiter: RateLimiterAbstract =
+    redis === undefined
+      ? new RateLimiterMemory({ points, duration })
+      : new RateLimiterRedis({ storeClient: redis.client, keyPrefix: `${redis.prefix}rate:${name}`, points, duration });
   const message = `too many ${what}: the limit is ${rate} per second per caller`;
   return async (caller) => {
     try {
@@ -45,7 +58,7 @@ function limiter(what: string, rate: number): (caller: string) => Promise<void> 
       if (error instanceof RateLimiterRes) {
         throw retryLaterError(message, error.msBeforeNext);
       }
-      throw error;
+      throw new ConnectError("the rate limiter is unavailable", Code.Unavailable, undefined, undefined, error);
     }
   };
 }
