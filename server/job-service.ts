@@ -29,7 +29,7 @@ import {
   readRequestId,
   readStateFilter,
 } from "./request-fields.js";
-import { isNews, waitForChange } from "./wait-for-change.js";
+import { isNews, type WaitEnd, waitForChange } from "./wait-for-change.js";
 
 /** ListJobs page size when the caller gives none. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -39,6 +39,11 @@ export const MAX_PAGE_SIZE = 500;
 const FULL_RETRY_DELAY_MS = 1_000;
 /** next_poll_after of waits answered because the server is closing: give it time to go. */
 const CLOSING_POLL_HINT_MS = 1_000;
+/**
+ * next_poll_after of waits answered early to make room under MAX_HELD_WAITS, and the retry delay
+ * of watches ended for it: the server is holding all the waits it can, so do not wait again at once.
+ */
+export const EVICTED_POLL_HINT_MS = 1_000;
 
 export interface JobServiceOptions {
   store: JobStore;
@@ -66,17 +71,27 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
     return stored.job;
   }
 
-  function statusAnswer(job: Job, held: boolean): GetStatusResponse {
+  /** The answer to GetStatus; `end` says how its held wait ended, undefined when none was held. */
+  function statusAnswer(job: Job, end?: WaitEnd): GetStatusResponse {
     if (job.state !== JobState.PENDING) {
       return create(GetStatusResponseSchema, { job });
     }
-    // After a held wait the caller may wait again at once, unless the server is closing.
-    const hintMs = !held
-      ? shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs)
-      : heldWaits.isClosed
-        ? CLOSING_POLL_HINT_MS
-        : 0;
-    return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(hintMs) });
+    return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(pollHintMs(job, end)) });
+  }
+
+  /** When a caller with a pending job should ask again. */
+  function pollHintMs(job: Job, end: WaitEnd | undefined): number {
+    switch (end) {
+      case undefined:
+        return shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs);
+      case "closing":
+        return CLOSING_POLL_HINT_MS;
+      case "evicted":
+        return EVICTED_POLL_HINT_MS;
+      default:
+        // After a held wait that changed or ran its time, the caller may wait again at once.
+        return 0;
+    }
   }
 
   /** Throws RESOURCE_EXHAUSTED when the caller holds as many waits and watches as it may. */
@@ -110,6 +125,8 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         requestId,
         shouldError: req.shouldError,
       });
+      // Scheduled before it is stored: a job stored but never finished is the failure to avoid.
+      await runner.start(job);
       const result = await store.create(job, ownerOf(ctx));
       if (!result.created) {
         const earlier = result.job;
@@ -124,7 +141,6 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
         }
         return create(CreateJobResponseSchema, { job: earlier });
       }
-      runner.start(job);
       return create(CreateJobResponseSchema, { job });
     },
 
@@ -134,18 +150,18 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       const hold = waitMs > 0 ? holdMs(waitMs, ctx) : 0;
       if (hold <= 0) {
         await limits.shortPoll(callerOf(ctx));
-        return statusAnswer(await readJob(jobId, ownerOf(ctx)), false);
+        return statusAnswer(await readJob(jobId, ownerOf(ctx)));
       }
       const job = await readJob(jobId, ownerOf(ctx));
       if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
         // Answered without waiting, so it costs what a short poll costs.
         await limits.shortPoll(callerOf(ctx));
-        return statusAnswer(job, false);
+        return statusAnswer(job);
       }
       const caller = callerOf(ctx);
       refuseIfFull(caller);
-      const latest = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
-      return statusAnswer(latest, latest.version === req.knownVersion);
+      const waited = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
+      return statusAnswer(waited.job, waited.end);
     },
 
     async *watchJob(req, ctx) {
@@ -172,7 +188,12 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
           return;
         }
         refuseIfFull(caller);
-        job = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
+        const waited = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
+        if (waited.end === "evicted") {
+          // Ended to make room for a newer wait: the client resumes from `known` after the hint.
+          throw retryLaterError("this server holds as many waits as it can; resume the watch later", EVICTED_POLL_HINT_MS);
+        }
+        job = waited.job;
       }
     },
 

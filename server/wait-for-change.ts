@@ -1,6 +1,6 @@
 import type { Job } from "../gen/jobs/v1/job_pb.js";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
-import type { HeldWaits } from "./held-waits.js";
+import type { HeldWaits, ReleaseReason } from "./held-waits.js";
 import type { JobStore } from "./job-store.js";
 
 export interface WaitForChangeOptions {
@@ -14,16 +14,29 @@ export interface WaitForChangeOptions {
   caller: string;
 }
 
+/**
+ * How a wait ended: the job changed (or was terminal), `holdMs` passed, the caller left (its
+ * signal aborted), or the registry released it (the server is closing, or it was evicted to make
+ * room for a newer wait).
+ */
+export type WaitEnd = "changed" | "timed-out" | "caller-left" | ReleaseReason;
+
+/** What waitForChange resolves with: the job as last seen, and how the wait ended. */
+export interface WaitResult {
+  job: Job;
+  end: WaitEnd;
+}
+
 /** True when a waiter that knows `knownVersion` should be answered with `job` now. */
 export function isNews(job: Job, knownVersion: bigint): boolean {
   return job.version !== knownVersion || job.state !== JobState.PENDING;
 }
 
 /**
- * Resolves with the job once its version differs from `knownVersion` or it is terminal, woken by
- * the store's change notification. If that does not happen within `holdMs`, or the caller's signal
+ * Resolves once the job's version differs from `knownVersion` or it is terminal, woken by the
+ * store's change notification. If that does not happen within `holdMs`, or the caller's signal
  * aborts, or the wait is released, resolves with the job as last seen; `seen` is the caller's own
- * latest read of it.
+ * latest read of it. The result says which of these ended the wait.
  *
  * Subscribes before reading, so a change that lands between the two is never missed.
  */
@@ -32,27 +45,36 @@ export function waitForChange(
   seen: Job,
   knownVersion: bigint,
   { holdMs, signal, heldWaits, caller }: WaitForChangeOptions,
-): Promise<Job> {
-  if (signal.aborted || heldWaits.isClosed) {
-    return Promise.resolve(seen);
+): Promise<WaitResult> {
+  if (signal.aborted) {
+    return Promise.resolve({ job: seen, end: "caller-left" });
   }
-  return new Promise<Job>((resolve, reject) => {
+  if (heldWaits.isClosed) {
+    return Promise.resolve({ job: seen, end: "closing" });
+  }
+  return new Promise<WaitResult>((resolve, reject) => {
     let latest = seen;
     let settled = false;
     let timer: ReturnType<typeof setTimeout> | undefined;
 
-    const settle = (error?: unknown): void => {
+    const stop = (): boolean => {
       if (settled) {
-        return;
+        return false;
       }
       settled = true;
       clearTimeout(timer);
       unsubscribe();
       unhold();
-      signal.removeEventListener("abort", onStop);
-      if (error === undefined) {
-        resolve(latest);
-      } else {
+      signal.removeEventListener("abort", onLeave);
+      return true;
+    };
+    const settle = (end: WaitEnd): void => {
+      if (stop()) {
+        resolve({ job: latest, end });
+      }
+    };
+    const fail = (error: unknown): void => {
+      if (stop()) {
         reject(error);
       }
     };
@@ -61,21 +83,21 @@ export function waitForChange(
         latest = job;
       }
       if (isNews(latest, knownVersion)) {
-        settle();
+        settle("changed");
       }
     };
-    const onStop = (): void => settle();
+    const onLeave = (): void => settle("caller-left");
 
     const unsubscribe = store.subscribe(seen.id, see);
-    const unhold = heldWaits.hold(caller, onStop);
-    signal.addEventListener("abort", onStop);
+    const unhold = heldWaits.hold(caller, settle);
+    signal.addEventListener("abort", onLeave);
     if (Number.isFinite(holdMs)) {
-      timer = setTimeout(onStop, holdMs);
+      timer = setTimeout(() => settle("timed-out"), holdMs);
     }
     store.get(seen.id).then((stored) => {
       if (stored !== undefined) {
         see(stored.job);
       }
-    }, settle);
+    }, fail);
   });
 }

@@ -1,0 +1,117 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError } from "@connectrpc/connect";
+import { describe, expect, it } from "vitest";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { JOB_STATUS, POLLING_MODES } from "../client/index.js";
+import { captureLog } from "./support/capture-log.js";
+import { clientFor, postJson, rawClient, startServer } from "./support/start-server.js";
+
+// MAX_HELD_WAITS: past the global cap the oldest held wait is answered early with its unchanged
+// job and a poll hint (a watch ends with RESOURCE_EXHAUSTED and RetryInfo), never dropped.
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/** Resolves with "pending" if `promise` has not settled within `ms`. */
+function stillPending(promise: Promise<unknown>, ms: number): Promise<unknown> {
+  return Promise.race([promise.then(() => "settled", () => "settled"), sleep(ms).then(() => "pending")]);
+}
+
+describe("evicting held waits past MAX_HELD_WAITS", () => {
+  it("answers the oldest long wait at once with HTTP 200, the unchanged job and a 1 s hint, holding the others", async () => {
+    const log = captureLog("warn");
+    const server = await startServer({ maxHeldWaits: 2, logger: log.logger });
+    const controller = new AbortController();
+    try {
+      const raw = rawClient(server.url);
+      const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
+      const longWait = { jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n };
+      const first = postJson(server.url, "GetStatus", { jobId: job!.id, wait: "20s", knownVersion: "1" });
+      await sleep(150);
+      const second = raw.getStatus(longWait, { signal: controller.signal });
+      await sleep(150);
+      expect(await stillPending(first, 0)).toBe("pending");
+
+      const started = Date.now();
+      const third = raw.getStatus(longWait, { signal: controller.signal });
+      const answer = await first;
+
+      expect(Date.now() - started).toBeLessThan(500);
+      expect(answer.status).toBe(200);
+      expect(answer.body.job).toMatchObject({ id: job!.id, state: "JOB_STATE_PENDING", version: "1" });
+      expect(answer.body.nextPollAfter).toBe("1s");
+      expect(await stillPending(Promise.race([second, third]), 300)).toBe("pending");
+      const warnings = log.entries().filter((entry) => entry.heldWaits !== undefined);
+      expect(warnings).toMatchObject([{ level: 40, heldWaits: 2, evictions: 1 }]);
+    } finally {
+      controller.abort();
+      await server.close();
+    }
+  });
+
+  it("ends an evicted WatchJob stream with RESOURCE_EXHAUSTED carrying RetryInfo", async () => {
+    const server = await startServer({ maxHeldWaits: 1 });
+    const controller = new AbortController();
+    try {
+      const raw = rawClient(server.url);
+      const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
+      const watch = raw.watchJob({ jobId: job!.id }, { signal: controller.signal })[Symbol.asyncIterator]();
+      expect((await watch.next()).value?.job?.version).toBe(1n);
+      const ended = watch.next();
+      await sleep(150);
+
+      void raw.getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal }).catch(() => undefined);
+      const error = await ended.then(
+        () => undefined,
+        (caught: unknown) => caught,
+      );
+
+      expect(error).toBeInstanceOf(ConnectError);
+      expect((error as ConnectError).code).toBe(Code.ResourceExhausted);
+      const [retryInfo] = (error as ConnectError).findDetails(RetryInfoSchema);
+      expect(durationMs(retryInfo!.retryDelay!)).toBe(1_000);
+    } finally {
+      controller.abort();
+      await server.close();
+    }
+  });
+
+  it("lets JobClient.awaitCompletion in LONG mode resolve COMPLETED through evictions", async () => {
+    const log = captureLog("warn");
+    const server = await startServer({ maxHeldWaits: 1, logger: log.logger });
+    try {
+      const clients = [1, 2, 3].map(() => clientFor(server.url));
+      const job = await clients[0]!.client.createJob({ processingDurationMs: 2_500 });
+      const done = await Promise.all(
+        clients.map(({ client }) => client.awaitCompletion(job.id, { mode: POLLING_MODES.LONG, timeoutMs: 10_000 })),
+      );
+
+      expect(done.map((j) => j.state)).toEqual([JOB_STATUS.COMPLETED, JOB_STATUS.COMPLETED, JOB_STATUS.COMPLETED]);
+      expect(log.entries().filter((entry) => entry.heldWaits !== undefined).length).toBeGreaterThanOrEqual(2);
+      // Evicted waiters waited out the hint instead of asking again at once.
+      const calls = clients.reduce((sum, { counter }) => sum + counter.total("GetStatus"), 0);
+      expect(calls).toBeLessThan(20);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it("logs nothing and evicts nothing below the cap", async () => {
+    const log = captureLog("warn");
+    const server = await startServer({ maxHeldWaits: 3, logger: log.logger });
+    const controller = new AbortController();
+    try {
+      const raw = rawClient(server.url);
+      const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
+      const waits = [1, 2, 3].map(() =>
+        raw
+          .getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal })
+          .catch(() => "aborted"),
+      );
+      expect(await stillPending(Promise.race(waits), 300)).toBe("pending");
+      expect(log.text()).toBe("");
+    } finally {
+      controller.abort();
+      await server.close();
+    }
+  });
+});
