@@ -11,13 +11,13 @@ import { registerReflection } from "./grpc-reflection.js";
 import { HeldWaits } from "./held-waits.js";
 import { createInFlightRequests } from "./in-flight-requests.js";
 import { createJobService } from "./job-service.js";
-import { createMemoryJobStore } from "./memory-job-store.js";
+import { createMemoryBackend } from "./memory-backend.js";
 import { createOnePortServer } from "./one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
-import { createRateLimits } from "./rate-limits.js";
+import { createRedisBackend } from "./redis-backend.js";
 import { refuseWhenClosing } from "./refuse-when-closing.js";
+import { requireApiKey } from "./require-api-key.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
-import { createTimerJobRunner } from "./timer-job-runner.js";
 
 /** The longest close() waits for answers in flight before it closes their connections anyway. */
 const DRAIN_TIMEOUT_MS = 5_000;
@@ -34,9 +34,16 @@ const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
 export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const settings = resolveServiceSettings(options);
   const clock = options.clock ?? Date;
-  const store = options.store ?? createMemoryJobStore();
-  const ownsStore = options.store === undefined;
-  const heldWaits = options.heldWaits ?? new HeldWaits({ maxPerCaller: settings.maxWaitsPerCaller });
+  const heldWaits =
+    options.heldWaits ??
+    new HeldWaits({
+      maxPerCaller: settings.maxWaitsPerCaller,
+      maxTotal: settings.maxHeldWaits,
+      // Counted in the log (a running total) until there are metrics.
+      onEvict: ({ held, total }) =>
+        app.log.warn({ heldWaits: held, evictions: total }, "at MAX_HELD_WAITS: answered the oldest held wait early"),
+    });
+  const apiKeys = options.apiKeys ?? [];
   const inFlight = createInFlightRequests();
   const health = createHealthService({
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
@@ -49,16 +56,18 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
     serverFactory: (handler) => createOnePortServer(inFlight.wrap(handler)),
   });
-  const runner = createTimerJobRunner({
-    store,
-    clock,
-    onError: (error, job) => app.log.error({ err: error, jobId: job.id }, "could not finish job"),
-  });
+  const onError = (error: unknown, jobId?: string): void => {
+    app.log.error({ err: error, jobId }, jobId === undefined ? "job backend failure" : "could not finish job");
+  };
+  const backend =
+    options.redis !== undefined && options.store === undefined
+      ? createRedisBackend({ ...options.redis, settings, clock, onError })
+      : createMemoryBackend({ settings, clock, store: options.store, onError });
   const service = createJobService({
-    store,
-    runner,
+    store: backend.store,
+    runner: backend.runner,
     clock,
-    limits: createRateLimits(settings),
+    limits: backend.limits,
     maxWaitMs: settings.maxWaitMs,
     maxJobDurationMs: settings.maxJobDurationMs,
     heldWaits,
@@ -67,7 +76,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   void app.register(fastifyCors, {
     origin: true,
     methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders, "Authorization"],
+    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Api-Key"],
     exposedHeaders,
     maxAge: 7200,
   });
@@ -77,6 +86,9 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       // Refusal while closing and injected faults are JobService's: health must keep answering
       // (NOT_SERVING while closing) and reflection must keep describing the server.
       router.service(JobService, service, {
+        // With API keys, only calls presenting one get in (checked before the body is read), and
+        // the key's id replaces the peer address as caller and owner. Health and reflection stay open.
+        requestGate: apiKeys.length > 0 ? requireApiKey(apiKeys) : undefined,
         interceptors: [
           refuseWhenClosing(() => closing),
           createFaultInjector({ rate: settings.faultRate, random: options.random }),
@@ -86,6 +98,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       registerReflection(router, [JobService, Health]);
     },
     readMaxBytes: settings.maxBodyBytes,
+    // The peer address is the caller (the owner stays "", one shared space) unless API keys are on.
     contextValues: (req) => createContextValues().set(callerKey, req.ip),
   });
   void app.register(pageRoutes, { dir: options.pageDir ?? DEFAULT_PAGE_DIR });
@@ -98,11 +111,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     heldWaits.releaseAll();
     await inFlight.drained(DRAIN_TIMEOUT_MS);
   });
-  app.addHook("onClose", async () => {
-    await runner.close();
-    if (ownsStore) {
-      await store.close();
-    }
-  });
+  // Stops taking work; on Redis, jobs not yet finished stay there for the other instances.
+  app.addHook("onClose", () => backend.close());
   return app;
 }

@@ -12,13 +12,19 @@ describe("server configuration", () => {
       faultRate: 0,
       maxBodyBytes: 65_536,
       maxWaitsPerCaller: 500,
+      maxHeldWaits: 10_000,
+      jobRetentionMs: 86_400_000,
+      idempotencyTtlMs: 86_400_000,
     });
     expect(loadConfig({})).toEqual({
       ...SERVICE_DEFAULTS,
       port: 8000,
       host: "127.0.0.1",
       jobStore: "memory",
+      redisUrl: "redis://127.0.0.1:6379",
+      redisPrefix: "jobs:",
       logLevel: "info",
+      apiKeys: [],
     });
   });
 
@@ -26,6 +32,11 @@ describe("server configuration", () => {
     const config = loadConfig({
       PORT: "9000",
       HOST: "0.0.0.0",
+      JOB_STORE: "redis",
+      REDIS_URL: "redis://:secret@redis.internal:6380/2",
+      REDIS_PREFIX: "staging:",
+      JOB_RETENTION: "1h",
+      IDEMPOTENCY_TTL: "10m",
       MAX_WAIT: "1.5m",
       MAX_JOB_DURATION: "2h",
       SHORT_POLL_RATE: "0",
@@ -33,11 +44,17 @@ describe("server configuration", () => {
       FAULT_RATE: "0.25",
       MAX_BODY_BYTES: "2048",
       MAX_WAITS_PER_CALLER: "3",
+      MAX_HELD_WAITS: "20000",
       LOG_LEVEL: "warn",
     });
     expect(config).toMatchObject({
       port: 9000,
       host: "0.0.0.0",
+      jobStore: "redis",
+      redisUrl: "redis://:secret@redis.internal:6380/2",
+      redisPrefix: "staging:",
+      jobRetentionMs: 3_600_000,
+      idempotencyTtlMs: 600_000,
       maxWaitMs: 90_000,
       maxJobDurationMs: 7_200_000,
       shortPollRate: 0,
@@ -45,6 +62,7 @@ describe("server configuration", () => {
       faultRate: 0.25,
       maxBodyBytes: 2_048,
       maxWaitsPerCaller: 3,
+      maxHeldWaits: 20_000,
       logLevel: "warn",
     });
   });
@@ -58,6 +76,8 @@ describe("server configuration", () => {
     ["SHORT_POLL_RATE", "fast"],
     ["JOB_STORE", "postgres"],
     ["LOG_LEVEL", "loud"],
+    ["MAX_HELD_WAITS", "0"],
+    ["MAX_HELD_WAITS", "10000001"],
   ])("refuses %s=%s with one line naming the setting, the value and what is allowed", (name, value) => {
     let error: unknown;
     try {
@@ -69,5 +89,47 @@ describe("server configuration", () => {
     expect((error as ConfigError).setting).toBe(name);
     expect((error as ConfigError).message).toMatch(new RegExp(`^${name}="${value.replace(/[.]/g, "\\.")}" is not valid: expected .+`));
     expect((error as ConfigError).message).not.toMatch(/\n/);
+  });
+});
+
+describe("API_KEYS", () => {
+  const keyA = "key-a-0123456789abcdef";
+  const keyB = "key-b-0123456789abcdef";
+
+  it("reads a comma-separated list, trimming each key", () => {
+    expect(loadConfig({ API_KEYS: ` ${keyA} ,${keyB}` }).apiKeys).toEqual([keyA, keyB]);
+  });
+
+  it("is open (no keys) when unset or empty", () => {
+    expect(loadConfig({}).apiKeys).toEqual([]);
+    expect(loadConfig({ API_KEYS: "  " }).apiKeys).toEqual([]);
+  });
+
+  it.each([
+    ["a key shorter than 16 characters", `${keyA},short-secret`, "key 2 of 2 is shorter than 16 characters"],
+    ["an empty entry", `${keyA},,${keyB}`, "key 2 of 3 is empty"],
+    ["a trailing comma", `${keyA},`, "key 2 of 2 is empty"],
+    ["a key with a space inside", "key with spaces 0123456789", "key 1 of 1 has a character that is not visible ASCII"],
+  ])("refuses %s, naming its position but never the keys", (_, value, problem) => {
+    let error: unknown;
+    try {
+      loadConfig({ API_KEYS: value });
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const { setting, message } = error as ConfigError;
+    expect(setting).toBe("API_KEYS");
+    expect(message).toMatch(/^API_KEYS is not valid: expected .+/);
+    expect(message).toContain(problem);
+    for (const key of value.split(",").filter((key) => key.trim() !== "")) {
+      expect(message).not.toContain(key.trim());
+    }
+    expect(message).not.toContain("short-secret");
+  });
+
+  it("refuses a REDIS_URL that is not a redis URL without repeating it (it may hold a password)", () => {
+    expect(() => loadConfig({ REDIS_URL: "http://user:hunter2@example" })).toThrow(/^REDIS_URL is not valid: expected a redis:\/\//);
+    expect(() => loadConfig({ REDIS_URL: "http://user:hunter2@example" })).not.toThrow(/hunter2/);
   });
 });

@@ -16,7 +16,11 @@ function configOrExit(): ServerConfig {
 }
 
 const config = configOrExit();
-const app = buildServer({ ...config, logger: { level: config.logLevel } });
+const app = buildServer({
+  ...config,
+  redis: config.jobStore === "redis" ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
+  logger: { level: config.logLevel },
+});
 
 let closing = false;
 async function close(signal: NodeJS.Signals): Promise<void> {

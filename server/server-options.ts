@@ -18,6 +18,15 @@ export interface ServiceSettings {
   maxBodyBytes: number;
   /** The most long waits and watches one caller may hold at once; more are RESOURCE_EXHAUSTED. @default 500 */
   maxWaitsPerCaller: number;
+  /** How long an ended job is kept by the Redis store, in ms; 0 keeps it for ever. @default 86_400_000 */
+  jobRetentionMs: number;
+  /** How long the Redis store remembers a request_id for idempotent creates, in ms. @default 86_400_000 */
+  idempotencyTtlMs: number;
+  /**
+   * The most long waits and watches held at once by all callers; holding one more answers the
+   * oldest early with its unchanged job (a watch ends with RESOURCE_EXHAUSTED). @default 10_000
+   */
+  maxHeldWaits: number;
 }
 
 /** The defaults of ServiceSettings, in one place. */
@@ -29,15 +38,23 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   faultRate: 0,
   maxBodyBytes: 65_536,
   maxWaitsPerCaller: 500,
+  jobRetentionMs: 86_400_000,
+  idempotencyTtlMs: 86_400_000,
+  maxHeldWaits: 10_000,
 });
 
 /** What buildServer takes: settings (defaults filled in) and the parts a caller may supply. */
 export interface ServerOptions extends Partial<ServiceSettings> {
-  /** Where jobs live. @default a new in-memory store, closed with the server */
+  /** Where jobs live. @default a new in-memory store (or a Redis one with `redis`), closed with the server */
   store?: JobStore;
+  /**
+   * Keep jobs, processing, idempotency keys and rate-limit counters in this Redis, shared with
+   * every instance that uses the same `prefix`. @default none: all in this process
+   */
+  redis?: { url: string; prefix: string };
   /** @default Date */
   clock?: Clock;
-  /** The registry of held waits, for a caller that wants to watch it (its own per-caller cap applies). @default a new one with maxWaitsPerCaller */
+  /** The registry of held waits, for a caller that wants to watch it (its own caps apply). @default a new one with maxWaitsPerCaller and maxHeldWaits */
   heldWaits?: HeldWaits;
   /** Random numbers for fault injection. @default Math.random */
   random?: () => number;
@@ -45,6 +62,11 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   logger?: boolean | { level: string };
   /** The built browser page served at `/` (npm run build:web). @default `<repo>/dist/web` */
   pageDir?: string;
+  /**
+   * API keys JobService calls must present (`authorization: Bearer <key>` or `x-api-key`); each
+   * key sees only its own jobs. Empty: no keys, open to all, as one shared space. @default []
+   */
+  apiKeys?: readonly string[];
 }
 
 /** Copies `options` with every setting filled in and checked. */
@@ -57,6 +79,9 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
     faultRate: options.faultRate ?? SERVICE_DEFAULTS.faultRate,
     maxBodyBytes: options.maxBodyBytes ?? SERVICE_DEFAULTS.maxBodyBytes,
     maxWaitsPerCaller: options.maxWaitsPerCaller ?? SERVICE_DEFAULTS.maxWaitsPerCaller,
+    jobRetentionMs: options.jobRetentionMs ?? SERVICE_DEFAULTS.jobRetentionMs,
+    idempotencyTtlMs: options.idempotencyTtlMs ?? SERVICE_DEFAULTS.idempotencyTtlMs,
+    maxHeldWaits: options.maxHeldWaits ?? SERVICE_DEFAULTS.maxHeldWaits,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value < 0) {
@@ -65,6 +90,9 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
   }
   if (settings.faultRate > 1) {
     throw new RangeError(`faultRate must be from 0 to 1, got ${settings.faultRate}`);
+  }
+  if (settings.maxHeldWaits < 1) {
+    throw new RangeError(`maxHeldWaits must be at least 1, got ${settings.maxHeldWaits}`);
   }
   return settings;
 }
