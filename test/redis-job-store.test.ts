@@ -1,9 +1,10 @@
 import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
-import { afterAll } from "vitest";
+import { afterAll, describe, expect, it } from "vitest";
+import { JobState } from "../gen/jobs/v1/job_pb.js";
 import type { JobStore } from "../server/job-store.js";
 import { createRedisJobStore } from "../server/redis-job-store.js";
-import { describeJobStoreContract } from "./support/job-store-contract.js";
+import { describeJobStoreContract, draftJob } from "./support/job-store-contract.js";
 import { deleteKeys, findRedis } from "./support/redis.js";
 
 const redisUrl = await findRedis();
@@ -44,3 +45,25 @@ describeJobStoreContract(
   },
   { skip: redisUrl === undefined },
 );
+
+describe.skipIf(redisUrl === undefined)("Redis job store retention", () => {
+  it("removes an ended job after JOB_RETENTION, from reads and listings, and forgets request ids after IDEMPOTENCY_TTL", async () => {
+    const redis = new Redis(redisUrl as string);
+    const store = createRedisJobStore({ redis, prefix, idempotencyTtlMs: 300, retentionMs: 300, onError: () => undefined });
+    try {
+      const owner = `owner-${randomUUID()}`;
+      const requestId = randomUUID();
+      const job = draftJob({ requestId });
+      await store.create(job, owner);
+      await store.finish(job.id, { state: JobState.COMPLETED, at: Date.now() });
+      expect((await store.get(job.id))?.job.state).toBe(JobState.COMPLETED);
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect(await store.get(job.id)).toBeUndefined();
+      expect((await store.list({ owner, limit: 10 })).jobs).toEqual([]);
+      expect((await store.create(draftJob({ requestId }), owner)).created).toBe(true);
+    } finally {
+      await store.close();
+      await redis.quit();
+    }
+  });
+});
