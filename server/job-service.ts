@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import {
   CancelJobResponseSchema,
   CreateJobResponseSchema,
+  type GetStatusRequest,
   type GetStatusResponse,
   GetStatusResponseSchema,
   JobService,
@@ -58,8 +59,29 @@ export interface JobServiceOptions {
   heldWaits: HeldWaits;
 }
 
+/** What GetStatus needs to know of a call, whichever way it arrived. */
+export interface StatusCall {
+  /** Who calls, for rate limits and per-caller caps. */
+  caller: string;
+  /** Whose jobs the call may see. */
+  owner: string;
+  /** Time left before the caller's deadline when the call arrived, in ms; undefined for none. */
+  timeoutMs: number | undefined;
+  /** Aborted when the caller leaves. Read only by long waits, so it may be made on first use. */
+  readonly signal: AbortSignal;
+}
+
+/** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
+export type GetStatus = (req: GetStatusRequest, call: StatusCall) => Promise<GetStatusResponse>;
+
+export interface JobServiceParts {
+  /** The JobService handlers, for a Connect router. */
+  impl: ServiceImpl<typeof JobService>;
+  getStatus: GetStatus;
+}
+
 /** The JobService handlers over a store, a runner and rate limits. */
-export function createJobService(options: JobServiceOptions): ServiceImpl<typeof JobService> {
+export function createJobService(options: JobServiceOptions): JobServiceParts {
   const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits } = options;
 
   /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
@@ -73,10 +95,11 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
 
   /** The answer to GetStatus; `end` says how its held wait ended, undefined when none was held. */
   function statusAnswer(job: Job, end?: WaitEnd): GetStatusResponse {
+    // Plain message literals: this is the hottest answer of the service.
     if (job.state !== JobState.PENDING) {
-      return create(GetStatusResponseSchema, { job });
+      return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: undefined };
     }
-    return create(GetStatusResponseSchema, { job, nextPollAfter: durationFromMs(pollHintMs(job, end)) });
+    return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: durationFromMs(pollHintMs(job, end)) };
   }
 
   /** When a caller with a pending job should ask again. */
@@ -102,13 +125,36 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
   }
 
   /** How long a wait may be held: the wait asked, MAX_WAIT, and the deadline less a margin. */
-  function holdMs(waitMs: number, ctx: HandlerContext): number {
-    const timeoutMs = ctx.timeoutMs();
+  function holdMs(waitMs: number, timeoutMs: number | undefined): number {
     const deadlineMs = timeoutMs === undefined ? Infinity : timeoutMs - deadlineMarginMs(timeoutMs);
     return Math.min(waitMs, maxWaitMs, deadlineMs);
   }
 
-  return {
+  async function getStatus(req: GetStatusRequest, call: StatusCall): Promise<GetStatusResponse> {
+    const jobId = readJobId(req.jobId);
+    const waitMs = readDuration(req.wait, "wait") ?? 0;
+    const hold = waitMs > 0 ? holdMs(waitMs, call.timeoutMs) : 0;
+    if (hold <= 0) {
+      await limits.shortPoll(call.caller);
+      return statusAnswer(await readJob(jobId, call.owner));
+    }
+    const job = await readJob(jobId, call.owner);
+    if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
+      // Answered without waiting, so it costs what a short poll costs.
+      await limits.shortPoll(call.caller);
+      return statusAnswer(job);
+    }
+    refuseIfFull(call.caller);
+    const waited = await waitForChange(store, job, req.knownVersion, {
+      holdMs: hold,
+      signal: call.signal,
+      heldWaits,
+      caller: call.caller,
+    });
+    return statusAnswer(waited.job, waited.end);
+  }
+
+  const impl: ServiceImpl<typeof JobService> = {
     async createJob(req, ctx) {
       const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
       const requestId = readRequestId(req.requestId);
@@ -144,25 +190,8 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       return create(CreateJobResponseSchema, { job });
     },
 
-    async getStatus(req, ctx) {
-      const jobId = readJobId(req.jobId);
-      const waitMs = readDuration(req.wait, "wait") ?? 0;
-      const hold = waitMs > 0 ? holdMs(waitMs, ctx) : 0;
-      if (hold <= 0) {
-        await limits.shortPoll(callerOf(ctx));
-        return statusAnswer(await readJob(jobId, ownerOf(ctx)));
-      }
-      const job = await readJob(jobId, ownerOf(ctx));
-      if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
-        // Answered without waiting, so it costs what a short poll costs.
-        await limits.shortPoll(callerOf(ctx));
-        return statusAnswer(job);
-      }
-      const caller = callerOf(ctx);
-      refuseIfFull(caller);
-      const waited = await waitForChange(store, job, req.knownVersion, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
-      return statusAnswer(waited.job, waited.end);
-    },
+    getStatus: (req, ctx) =>
+      getStatus(req, { caller: callerOf(ctx), owner: ownerOf(ctx), timeoutMs: ctx.timeoutMs(), signal: ctx.signal }),
 
     async *watchJob(req, ctx) {
       const jobId = readJobId(req.jobId);
@@ -222,4 +251,5 @@ export function createJobService(options: JobServiceOptions): ServiceImpl<typeof
       });
     },
   };
+  return { impl, getStatus };
 }
