@@ -1,11 +1,12 @@
 import fastifyCors from "@fastify/cors";
-import { cors as connectCors, createContextValues } from "@connectrpc/connect";
+import type { IncomingMessage, ServerResponse } from "node:http";
+import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastify, { type FastifyInstance } from "fastify";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { callerKey } from "./caller.js";
-import { createFaultInjector } from "./fault-injector.js";
+import { createFaultCheck } from "./fault-injector.js";
 import { createHealthService } from "./grpc-health.js";
 import { registerReflection } from "./grpc-reflection.js";
 import { HeldWaits } from "./held-waits.js";
@@ -15,8 +16,8 @@ import { createMemoryBackend } from "./memory-backend.js";
 import { createOnePortServer } from "./one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
 import { createRedisBackend } from "./redis-backend.js";
-import { refuseWhenClosing } from "./refuse-when-closing.js";
-import { requireApiKey } from "./require-api-key.js";
+import { createLeanGetStatus } from "./lean-get-status.js";
+import { createApiKeyCheck, requireApiKey } from "./require-api-key.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 
 /** The longest close() waits for answers in flight before it closes their connections anyway. */
@@ -24,6 +25,22 @@ const DRAIN_TIMEOUT_MS = 5_000;
 
 /** Headers a browser may read from our answers: Connect's, gRPC-Web's and the rate-limit hint. */
 const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
+
+/** The CORS headers @fastify/cors puts on every answer, for the answers that bypass Fastify. */
+function corsHeaders(req: IncomingMessage): Record<string, string> {
+  const headers: Record<string, string> = { vary: "Origin" };
+  const origin = req.headers.origin;
+  if (origin !== undefined) {
+    headers["access-control-allow-origin"] = origin;
+  }
+  headers["access-control-expose-headers"] = exposedHeaders.join(", ");
+  return headers;
+}
+
+function headerOf(req: IncomingMessage, name: string): string | null {
+  const value = req.headers[name];
+  return typeof value === "string" ? value : null;
+}
 
 /**
  * Builds the job server: JobService over Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and
@@ -49,13 +66,14 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
   });
   let closing = false;
+  const refuseIfClosing = (): void => {
+    if (closing) {
+      throw new ConnectError("the server is shutting down", Code.Unavailable);
+    }
+  };
+  const faultCheck = createFaultCheck({ rate: settings.faultRate, random: options.random });
+  const checkApiKey = apiKeys.length > 0 ? createApiKeyCheck(apiKeys) : undefined;
 
-  const app = fastify({
-    logger: options.logger ?? false,
-    bodyLimit: settings.maxBodyBytes,
-    // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
-    serverFactory: (handler) => createOnePortServer(inFlight.wrap(handler)),
-  });
   const onError = (error: unknown, jobId?: string): void => {
     app.log.error({ err: error, jobId }, jobId === undefined ? "job backend failure" : "could not finish job");
   };
@@ -72,7 +90,38 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     maxJobDurationMs: settings.maxJobDurationMs,
     heldWaits,
   });
+  // Fastify hands its request handler to serverFactory; the lean path passes everything else to it.
+  let fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
+  const lean = createLeanGetStatus(
+    {
+      getStatus: service.getStatus,
+      identify: (req) => {
+        if (checkApiKey === undefined) {
+          return { caller: req.socket.remoteAddress ?? "unknown", owner: "" };
+        }
+        const id = checkApiKey(headerOf(req, "authorization"), headerOf(req, "x-api-key"));
+        return { caller: id, owner: id };
+      },
+      admit: () => {
+        refuseIfClosing();
+        faultCheck();
+      },
+      readMaxBytes: settings.maxBodyBytes,
+      commonHeaders: corsHeaders,
+    },
+    (req, res) => fastifyHandler(req, res),
+  );
 
+  const app = fastify({
+    logger: options.logger ?? false,
+    bodyLimit: settings.maxBodyBytes,
+    // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
+    // GetStatus in its common forms takes a lean path (same wire protocol) before Fastify.
+    serverFactory: (handler) => {
+      fastifyHandler = handler;
+      return createOnePortServer(inFlight.wrap(options.leanGetStatus === false ? handler : lean));
+    },
+  });
   void app.register(fastifyCors, {
     origin: true,
     methods: [...connectCors.allowedMethods],
@@ -85,13 +134,16 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     routes: (router) => {
       // Refusal while closing and injected faults are JobService's: health must keep answering
       // (NOT_SERVING while closing) and reflection must keep describing the server.
-      router.service(JobService, service, {
+      router.service(JobService, service.impl, {
         // With API keys, only calls presenting one get in (checked before the body is read), and
         // the key's id replaces the peer address as caller and owner. Health and reflection stay open.
         requestGate: apiKeys.length > 0 ? requireApiKey(apiKeys) : undefined,
         interceptors: [
-          refuseWhenClosing(() => closing),
-          createFaultInjector({ rate: settings.faultRate, random: options.random }),
+          (next) => (req) => {
+            refuseIfClosing();
+            faultCheck();
+            return next(req);
+          },
         ],
       });
       router.service(Health, health.impl);

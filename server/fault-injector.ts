@@ -1,4 +1,4 @@
-import { Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 export interface FaultInjectorOptions {
   /** Share of calls to fail, from 0 (none) to 1 (all). */
@@ -8,15 +8,14 @@ export interface FaultInjectorOptions {
 }
 
 /**
- * Fails a share of calls on purpose before their handler runs (so nothing changes), half with
- * UNAVAILABLE and half with INTERNAL: the faults a client must survive, on demand.
+ * Throws, for a share of calls, UNAVAILABLE or INTERNAL (half each): the faults a client must
+ * survive, on demand. Called before a handler runs, so nothing changes.
  */
-export function createFaultInjector({ rate, random = Math.random }: FaultInjectorOptions): Interceptor {
-  return (next) => (req) => {
+export function createFaultCheck({ rate, random = Math.random }: FaultInjectorOptions): () => void {
+  return () => {
     if (rate > 0 && random() < rate) {
       const code = random() < 0.5 ? Code.Unavailable : Code.Internal;
       throw new ConnectError(`injected fault (FAULT_RATE=${rate})`, code);
     }
-    return next(req);
   };
 }

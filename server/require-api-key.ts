@@ -16,8 +16,12 @@ export function apiKeyId(key: string): string {
 
 /** The key a request presents: `authorization: Bearer <key>`, else `x-api-key: <key>`. */
 export function presentedApiKey(header: Headers): string | undefined {
-  const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(header.get("authorization") ?? "")?.[1];
-  const key = bearer ?? header.get("x-api-key")?.trim();
+  return presentedKey(header.get("authorization"), header.get("x-api-key"));
+}
+
+function presentedKey(authorization: string | null, xApiKey: string | null): string | undefined {
+  const bearer = /^\s*bearer\s+(\S+)\s*$/i.exec(authorization ?? "")?.[1];
+  const key = bearer ?? xApiKey?.trim();
   return key === "" ? undefined : key;
 }
 
@@ -32,12 +36,24 @@ export function presentedApiKey(header: Headers): string | undefined {
  * much of a key was right, nor which key matched.
  */
 export function requireApiKey(keys: readonly string[]): (ctx: HandlerContext) => void {
+  const identify = createApiKeyCheck(keys);
+  return (ctx) => {
+    const id = identify(ctx.requestHeader.get("authorization"), ctx.requestHeader.get("x-api-key"));
+    ctx.values.set(callerKey, id).set(ownerKey, id);
+  };
+}
+
+/**
+ * The check behind requireApiKey, apart from any transport: given a request's `authorization`
+ * and `x-api-key` headers, the id of the valid key presented, else UNAUTHENTICATED.
+ */
+export function createApiKeyCheck(keys: readonly string[]): (authorization: string | null, xApiKey: string | null) => string {
   if (keys.length === 0 || keys.some((key) => key === "")) {
     throw new RangeError("requireApiKey needs at least one key, and no empty key");
   }
   const digests = keys.map(sha256);
-  return (ctx) => {
-    const presented = presentedApiKey(ctx.requestHeader);
+  return (authorization, xApiKey) => {
+    const presented = presentedKey(authorization, xApiKey);
     const digest = sha256(presented ?? "");
     let matches = 0;
     for (const known of digests) {
@@ -50,8 +66,7 @@ export function requireApiKey(keys: readonly string[]): (ctx: HandlerContext) =>
         { "www-authenticate": "Bearer" },
       );
     }
-    const id = digest.toString("hex").slice(0, KEY_ID_LENGTH);
-    ctx.values.set(callerKey, id).set(ownerKey, id);
+    return digest.toString("hex").slice(0, KEY_ID_LENGTH);
   };
 }
 

@@ -60,6 +60,12 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   random?: () => number;
   /** Fastify's logger option: false for none, or pino options. @default false */
   logger?: boolean | { level: string };
+  /**
+   * Serve GetStatus's common forms (Connect unary, gRPC) on the lean path, the same wire protocol
+   * without the router's per-call machinery; false sends them through Connect's router like
+   * everything else (tests compare the two). @default true
+   */
+  leanGetStatus?: boolean;
   /** The built browser page served at `/` (npm run build:web). @default `<repo>/dist/web` */
   pageDir?: string;
   /**
