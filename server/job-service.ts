@@ -13,6 +13,7 @@ import {
   WatchJobResponseSchema,
 } from "../gen/jobs/v1/job_service_pb.js";
 import { callerOf, ownerOf } from "./caller.js";
+import { type Presence, presenceOfSignal } from "./presence.js";
 import type { Clock } from "./clock.js";
 import type { HeldWaits } from "./held-waits.js";
 import { newJobId } from "./job-id.js";
@@ -67,8 +68,8 @@ export interface StatusCall {
   owner: string;
   /** Time left before the caller's deadline when the call arrived, in ms; undefined for none. */
   timeoutMs: number | undefined;
-  /** Aborted when the caller leaves. Read only by long waits, so it may be made on first use. */
-  readonly signal: AbortSignal;
+  /** Whether the caller is still there; read only by long waits. */
+  readonly presence: Presence;
 }
 
 /** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
@@ -147,7 +148,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     refuseIfFull(call.caller);
     const waited = await waitForChange(store, job, req.knownVersion, {
       holdMs: hold,
-      signal: call.signal,
+      presence: call.presence,
       heldWaits,
       caller: call.caller,
     });
@@ -191,11 +192,17 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     },
 
     getStatus: (req, ctx) =>
-      getStatus(req, { caller: callerOf(ctx), owner: ownerOf(ctx), timeoutMs: ctx.timeoutMs(), signal: ctx.signal }),
+      getStatus(req, {
+        caller: callerOf(ctx),
+        owner: ownerOf(ctx),
+        timeoutMs: ctx.timeoutMs(),
+        presence: presenceOfSignal(ctx.signal),
+      }),
 
     async *watchJob(req, ctx) {
       const jobId = readJobId(req.jobId);
       const caller = callerOf(ctx);
+      const presence = presenceOfSignal(ctx.signal);
       let job = await readJob(jobId, ownerOf(ctx));
       let known = req.knownVersion;
       // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
@@ -217,7 +224,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
           return;
         }
         refuseIfFull(caller);
-        const waited = await waitForChange(store, job, known, { holdMs: hold, signal: ctx.signal, heldWaits, caller });
+        const waited = await waitForChange(store, job, known, { holdMs: hold, presence, heldWaits, caller });
         if (waited.end === "evicted") {
           // Ended to make room for a newer wait: the client resumes from `known` after the hint.
           throw retryLaterError("this server holds as many waits as it can; resume the watch later", EVICTED_POLL_HINT_MS);

@@ -1,6 +1,7 @@
 import { create } from "@bufbuild/protobuf";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
+import { presenceOfSignal } from "./presence.js";
 import { HeldWaits } from "./held-waits.js";
 import { newJobId } from "./job-id.js";
 import type { JobStore } from "./job-store.js";
@@ -23,7 +24,7 @@ describe("waitForChange", () => {
   }
 
   function options(overrides: Partial<WaitForChangeOptions> = {}): WaitForChangeOptions {
-    return { holdMs: 5_000, signal: new AbortController().signal, heldWaits: new HeldWaits(), caller: "a", ...overrides };
+    return { holdMs: 5_000, presence: presenceOfSignal(new AbortController().signal), heldWaits: new HeldWaits(), caller: "a", ...overrides };
   }
 
   it("resolves \"changed\" with the new job when it changes", async () => {
@@ -40,13 +41,13 @@ describe("waitForChange", () => {
     await expect(waitForChange(store, job, 1n, options({ holdMs: 20 }))).resolves.toMatchObject({ end: "timed-out", job: { version: 1n } });
   });
 
-  it("resolves \"caller-left\" when the caller's signal aborts, before or during the wait", async () => {
+  it("resolves \"caller-left\" when the caller leaves, before or during the wait", async () => {
     const job = await pendingJob();
     const controller = new AbortController();
-    const waiting = waitForChange(store, job, 1n, options({ signal: controller.signal }));
+    const waiting = waitForChange(store, job, 1n, options({ presence: presenceOfSignal(controller.signal) }));
     controller.abort();
     await expect(waiting).resolves.toMatchObject({ end: "caller-left" });
-    await expect(waitForChange(store, job, 1n, options({ signal: controller.signal }))).resolves.toMatchObject({ end: "caller-left" });
+    await expect(waitForChange(store, job, 1n, options({ presence: presenceOfSignal(controller.signal) }))).resolves.toMatchObject({ end: "caller-left" });
   });
 
   it("resolves with the release reason when the registry releases the wait", async () => {

@@ -2,12 +2,13 @@ import type { Job } from "../gen/jobs/v1/job_pb.js";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
 import type { HeldWaits, ReleaseReason } from "./held-waits.js";
 import type { JobStore } from "./job-store.js";
+import type { Presence } from "./presence.js";
 
 export interface WaitForChangeOptions {
   /** Longest hold in ms; Infinity holds until a change, the caller leaving, or release. */
   holdMs: number;
-  /** The caller's signal: aborted when the caller leaves or its deadline passes. */
-  signal: AbortSignal;
+  /** Whether the caller is still there: the wait ends when it leaves. */
+  presence: Presence;
   /** Where the wait is registered while held, so that closing the server can release it. */
   heldWaits: HeldWaits;
   /** Who waits, for the per-caller count of held waits. */
@@ -15,8 +16,7 @@ export interface WaitForChangeOptions {
 }
 
 /**
- * How a wait ended: the job changed (or was terminal), `holdMs` passed, the caller left (its
- * signal aborted), or the registry released it (the server is closing, or it was evicted to make
+ * How a wait ended: the job changed (or was terminal), `holdMs` passed, the caller left, or the registry released it (the server is closing, or it was evicted to make
  * room for a newer wait).
  */
 export type WaitEnd = "changed" | "timed-out" | "caller-left" | ReleaseReason;
@@ -34,8 +34,8 @@ export function isNews(job: Job, knownVersion: bigint): boolean {
 
 /**
  * Resolves once the job's version differs from `knownVersion` or it is terminal, woken by the
- * store's change notification. If that does not happen within `holdMs`, or the caller's signal
- * aborts, or the wait is released, resolves with the job as last seen; `seen` is the caller's own
+ * store's change notification. If that does not happen within `holdMs`, or the caller leaves,
+ * or the wait is released, resolves with the job as last seen; `seen` is the caller's own
  * latest read of it. The result says which of these ended the wait.
  *
  * Subscribes before reading, so a change that lands between the two is never missed.
@@ -44,9 +44,9 @@ export function waitForChange(
   store: JobStore,
   seen: Job,
   knownVersion: bigint,
-  { holdMs, signal, heldWaits, caller }: WaitForChangeOptions,
+  { holdMs, presence, heldWaits, caller }: WaitForChangeOptions,
 ): Promise<WaitResult> {
-  if (signal.aborted) {
+  if (presence.left) {
     return Promise.resolve({ job: seen, end: "caller-left" });
   }
   if (heldWaits.isClosed) {
@@ -65,7 +65,7 @@ export function waitForChange(
       clearTimeout(timer);
       unsubscribe();
       unhold();
-      signal.removeEventListener("abort", onLeave);
+      forget();
       return true;
     };
     const settle = (end: WaitEnd): void => {
@@ -86,11 +86,10 @@ export function waitForChange(
         settle("changed");
       }
     };
-    const onLeave = (): void => settle("caller-left");
 
     const unsubscribe = store.subscribe(seen.id, see);
     const unhold = heldWaits.hold(caller, settle);
-    signal.addEventListener("abort", onLeave);
+    const forget = presence.onLeave(() => settle("caller-left"));
     if (Number.isFinite(holdMs)) {
       timer = setTimeout(() => settle("timed-out"), holdMs);
     }
