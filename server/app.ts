@@ -1,5 +1,4 @@
 import fastifyCors from "@fastify/cors";
-import type { IncomingMessage, ServerResponse } from "node:http";
 import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastify, { type FastifyInstance } from "fastify";
@@ -27,19 +26,13 @@ const DRAIN_TIMEOUT_MS = 5_000;
 const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
 
 /** The CORS headers @fastify/cors puts on every answer, for the answers that bypass Fastify. */
-function corsHeaders(req: IncomingMessage): Record<string, string> {
+function corsHeaders(origin: string | null): Record<string, string> {
   const headers: Record<string, string> = { vary: "Origin" };
-  const origin = req.headers.origin;
-  if (origin !== undefined) {
+  if (origin !== null) {
     headers["access-control-allow-origin"] = origin;
   }
   headers["access-control-expose-headers"] = exposedHeaders.join(", ");
   return headers;
-}
-
-function headerOf(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name];
-  return typeof value === "string" ? value : null;
 }
 
 /**
@@ -90,37 +83,39 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     maxJobDurationMs: settings.maxJobDurationMs,
     heldWaits,
   });
-  // Fastify hands its request handler to serverFactory; the lean path passes everything else to it.
-  let fastifyHandler: (req: IncomingMessage, res: ServerResponse) => void = () => undefined;
-  const lean = createLeanGetStatus(
-    {
-      getStatus: service.getStatus,
-      identify: (req) => {
-        if (checkApiKey === undefined) {
-          return { caller: req.socket.remoteAddress ?? "unknown", owner: "" };
-        }
-        const id = checkApiKey(headerOf(req, "authorization"), headerOf(req, "x-api-key"));
-        return { caller: id, owner: id };
-      },
-      admit: () => {
-        refuseIfClosing();
-        faultCheck();
-      },
-      readMaxBytes: settings.maxBodyBytes,
-      commonHeaders: corsHeaders,
+  const lean = createLeanGetStatus({
+    getStatus: service.getStatus,
+    identify: (header, peer) => {
+      if (checkApiKey === undefined) {
+        return { caller: peer, owner: "" };
+      }
+      const id = checkApiKey(header("authorization"), header("x-api-key"));
+      return { caller: id, owner: id };
     },
-    (req, res) => fastifyHandler(req, res),
-  );
+    admit: () => {
+      refuseIfClosing();
+      faultCheck();
+    },
+    readMaxBytes: settings.maxBodyBytes,
+    commonHeaders: corsHeaders,
+  });
+  const leanOn = options.leanGetStatus !== false;
 
   const app = fastify({
     logger: options.logger ?? false,
     bodyLimit: settings.maxBodyBytes,
     // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
     // GetStatus in its common forms takes a lean path (same wire protocol) before Fastify.
-    serverFactory: (handler) => {
-      fastifyHandler = handler;
-      return createOnePortServer(inFlight.wrap(options.leanGetStatus === false ? handler : lean));
-    },
+    serverFactory: (handler) =>
+      leanOn
+        ? createOnePortServer(inFlight.wrap(lean.http1(handler)), (stream, headers) => {
+            const taken = lean.http2(stream, headers);
+            if (taken) {
+              inFlight.track(stream);
+            }
+            return taken;
+          })
+        : createOnePortServer(inFlight.wrap(handler)),
   });
   void app.register(fastifyCors, {
     origin: true,

@@ -7,6 +7,8 @@ export interface InFlightRequests {
   readonly count: number;
   /** `handler`, counting each request from arrival to the close of its response (sent or abandoned). */
   wrap(handler: Handler): Handler;
+  /** Counts one request served some other way (an HTTP/2 stream), until it closes. */
+  track(exchange: { once(event: "close", listener: () => void): unknown }): void;
   /** Resolves once no request is in flight, or after `timeoutMs` at the latest. */
   drained(timeoutMs: number): Promise<void>;
 }
@@ -34,6 +36,10 @@ export function createInFlightRequests(): InFlightRequests {
         res.once("close", onClose);
         handler(req, res);
       };
+    },
+    track(exchange) {
+      count++;
+      exchange.once("close", onClose);
     },
     drained(timeoutMs) {
       if (count === 0) {

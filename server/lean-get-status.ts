@@ -1,4 +1,6 @@
-import type { IncomingMessage, ServerResponse } from "node:http";
+import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
+import type { ServerHttp2Stream } from "node:http2";
+import type { Readable } from "node:stream";
 import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
@@ -7,6 +9,7 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../gen/jobs/v1/job_service_pb.js";
 import type { GetStatus, StatusCall } from "./job-service.js";
+import { type Presence, presenceOfStream } from "./presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -18,15 +21,28 @@ const COMPRESS_MIN_BYTES = 1024;
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
 const compressions: Compression[] = [compressionGzip, compressionBrotli];
 
+/** Reads one request header (lower-case name); several values are joined as HTTP joins them. */
+export type HeaderOf = (name: string) => string | null;
+
 export interface LeanGetStatusOptions {
   getStatus: GetStatus;
   /** Who calls, from the request's headers and peer; throws UNAUTHENTICATED without a valid key. */
-  identify: (req: IncomingMessage) => { caller: string; owner: string };
+  identify: (header: HeaderOf, peer: string) => { caller: string; owner: string };
   /** Throws when the call may not run (the server is closing; an injected fault). */
   admit: () => void;
   readMaxBytes: number;
   /** Headers every answer carries, as the rest of the server's answers do (CORS). */
-  commonHeaders: (req: IncomingMessage) => Record<string, string>;
+  commonHeaders: (origin: string | null) => Record<string, string>;
+}
+
+/** One request and its answer, whichever HTTP API carries them. */
+interface Exchange {
+  header: HeaderOf;
+  peer: string;
+  presence: Presence;
+  readBody(limit: number): Promise<Uint8Array>;
+  /** Sends the whole answer: status, headers, an optional body and optional trailers. */
+  send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void;
 }
 
 /**
@@ -34,27 +50,43 @@ export interface LeanGetStatusOptions {
  * Connect unary (JSON or binary, HTTP/1.1 or HTTP/2) and gRPC (HTTP/2), neither compressed. It
  * speaks the same wire protocol as the Connect handler, with Connect's own helpers for timeouts,
  * errors, trailers and compression, but without the per-call machinery of a general router
- * (handler contexts, abort controllers, async-iterable pipelines). Every other request, and
- * every other form of this one (GET, gRPC-Web, compressed bodies), goes on to `next`.
+ * (handler contexts, abort controllers, async-iterable pipelines) and, on HTTP/2, without the
+ * compatibility request and response objects. Every other request, and every other form of this
+ * one (GET, gRPC-Web, compressed bodies), goes on.
  */
-export function createLeanGetStatus(options: LeanGetStatusOptions, next: Handler): Handler {
-  return (req, res) => {
-    const kind = req.method === "POST" && req.url === PATH ? leanKind(req) : undefined;
-    if (kind === undefined) {
-      next(req, res);
-    } else {
-      void serve(options, kind, req, res);
-    }
+export function createLeanGetStatus(options: LeanGetStatusOptions): {
+  /** For HTTP/1.1 requests: serves the lean ones, hands the rest to `next`. */
+  http1(next: Handler): Handler;
+  /** For HTTP/2 streams: serves the lean ones and returns true; false leaves the stream alone. */
+  http2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
+} {
+  return {
+    http1: (next) => (req, res) => {
+      const kind = req.method === "POST" && req.url === PATH ? leanKind(req.headers, false) : undefined;
+      if (kind === undefined) {
+        next(req, res);
+      } else {
+        void serve(options, kind, http1Exchange(req, res));
+      }
+    },
+    http2: (stream, headers) => {
+      const kind = headers[":method"] === "POST" && headers[":path"] === PATH ? leanKind(headers, true) : undefined;
+      if (kind === undefined) {
+        return false;
+      }
+      void serve(options, kind, http2Exchange(stream, headers));
+      return true;
+    },
   };
 }
 
-function leanKind(req: IncomingMessage): Kind | undefined {
-  const type = req.headers["content-type"];
-  if (req.httpVersionMajor === 2 && (type === "application/grpc" || type === "application/grpc+proto")) {
-    const encoding = req.headers["grpc-encoding"];
+function leanKind(headers: IncomingHttpHeaders, http2: boolean): Kind | undefined {
+  const type = headers["content-type"];
+  if (http2 && (type === "application/grpc" || type === "application/grpc+proto")) {
+    const encoding = headers["grpc-encoding"];
     return encoding === undefined || encoding === "identity" ? "grpc" : undefined;
   }
-  const encoding = req.headers["content-encoding"];
+  const encoding = headers["content-encoding"];
   if (encoding !== undefined && encoding !== "identity") {
     return undefined;
   }
@@ -66,86 +98,101 @@ function leanKind(req: IncomingMessage): Kind | undefined {
     : undefined;
 }
 
-async function serve(options: LeanGetStatusOptions, kind: Kind, req: IncomingMessage, res: ServerResponse): Promise<void> {
+async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchange): Promise<void> {
   const grpc = kind === "grpc";
-  const accepted = header(req, grpc ? "grpc-accept-encoding" : "accept-encoding");
-  const compression = compressionNegotiate(compressions, null, accepted, grpc ? "grpc-accept-encoding" : "accept-encoding");
+  const acceptName = grpc ? "grpc-accept-encoding" : "accept-encoding";
+  const compression = compressionNegotiate(compressions, null, exchange.header(acceptName), acceptName).response;
+  const headers = options.commonHeaders(exchange.header("origin"));
   try {
     const timeout = grpc
-      ? parseGrpcTimeout(header(req, "grpc-timeout"), MAX_TIMEOUT_MS)
-      : parseConnectTimeout(header(req, "connect-timeout-ms"), MAX_TIMEOUT_MS);
+      ? parseGrpcTimeout(exchange.header("grpc-timeout"), MAX_TIMEOUT_MS)
+      : parseConnectTimeout(exchange.header("connect-timeout-ms"), MAX_TIMEOUT_MS);
     // As Connect's request gate: the caller is known before the body is read.
-    const { caller, owner } = options.identify(req);
+    const { caller, owner } = options.identify(exchange.header, exchange.peer);
     if (timeout.error !== undefined) {
       throw timeout.error;
     }
-    const body = await readBody(req, options.readMaxBytes);
+    const body = await exchange.readBody(options.readMaxBytes);
     const request = grpc ? parseGrpcRequest(body) : parseConnectRequest(kind, body);
     options.admit();
-    const response = await options.getStatus(request, statusCall(caller, owner, timeout.timeoutMs, res));
+    const call: StatusCall = { caller, owner, timeoutMs: timeout.timeoutMs, presence: exchange.presence };
+    const response = await options.getStatus(request, call);
     const bytes = kind === "json" ? statusResponseJson(response) : statusResponseBinary(response);
     if (grpc) {
-      await sendGrpc(res, options.commonHeaders(req), compression.response, bytes, undefined);
+      await sendGrpc(exchange, headers, compression, bytes, undefined);
     } else {
-      await sendConnect(res, options.commonHeaders(req), kind, compression.response, bytes);
+      await sendConnect(exchange, headers, kind, compression, bytes);
     }
   } catch (caught) {
     const error = caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
     if (grpc) {
-      await sendGrpc(res, options.commonHeaders(req), compression.response, undefined, error);
+      await sendGrpc(exchange, headers, compression, undefined, error);
     } else {
-      sendConnectError(res, options.commonHeaders(req), error);
+      sendConnectError(exchange, headers, error);
     }
   }
 }
 
-/** The call as GetStatus sees it; its signal (for long waits only) is made on first use. */
-function statusCall(caller: string, owner: string, timeoutMs: number | undefined, res: ServerResponse): StatusCall {
-  let signal: AbortSignal | undefined;
+function http1Exchange(req: IncomingMessage, res: ServerResponse): Exchange {
   return {
-    caller,
-    owner,
-    timeoutMs,
-    get signal() {
-      if (signal === undefined) {
-        const controller = new AbortController();
-        signal = controller.signal;
-        if (res.closed) {
-          controller.abort();
-        } else {
-          res.once("close", () => controller.abort());
-        }
+    header: (name) => joined(req.headers[name]),
+    peer: req.socket.remoteAddress ?? "unknown",
+    presence: presenceOfStream(res),
+    readBody: (limit) => readBody(req, req.headers["content-length"], limit),
+    send(status, headers, body, trailers) {
+      res.writeHead(status, headers);
+      if (trailers !== undefined) {
+        // Only gRPC sends trailers, and only over HTTP/2 (this is its compatibility response).
+        res.addTrailers(trailers);
       }
-      return signal;
+      res.end(body);
     },
   };
 }
 
-function header(req: IncomingMessage, name: string): string | null {
-  const value = req.headers[name];
+function http2Exchange(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Exchange {
+  return {
+    header: (name) => joined(headers[name]),
+    peer: stream.session?.socket?.remoteAddress ?? "unknown",
+    presence: presenceOfStream(stream),
+    readBody: (limit) => readBody(stream, headers["content-length"], limit),
+    send(status, answer, body, trailers) {
+      if (stream.destroyed) {
+        return;
+      }
+      stream.respond({ ":status": status, ...answer }, { waitForTrailers: trailers !== undefined });
+      if (trailers !== undefined) {
+        stream.once("wantTrailers", () => stream.sendTrailers(trailers));
+      }
+      stream.end(body);
+    },
+  };
+}
+
+function joined(value: string | string[] | undefined): string | null {
   return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Uint8Array> {
-  const declared = Number(req.headers["content-length"] ?? Number.NaN);
+function readBody(source: Readable, contentLength: string | undefined, limit: number): Promise<Uint8Array> {
+  const declared = Number(contentLength ?? Number.NaN);
   if (declared > limit) {
-    req.resume();
+    source.resume();
     return Promise.reject(tooLarge(declared, limit));
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    req.on("data", (chunk: Buffer) => {
+    source.on("data", (chunk: Buffer) => {
       size += chunk.length;
       if (size > limit) {
         reject(tooLarge(size, limit));
-        req.destroy();
+        source.destroy();
         return;
       }
       chunks.push(chunk);
     });
-    req.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    req.once("error", reject);
+    source.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
+    source.once("error", reject);
   });
 }
 
@@ -239,7 +286,7 @@ function parseGrpcRequest(body: Uint8Array): GetStatusRequest {
 }
 
 async function sendConnect(
-  res: ServerResponse,
+  exchange: Exchange,
   headers: Record<string, string>,
   kind: Kind,
   compression: Compression | null,
@@ -252,24 +299,20 @@ async function sendConnect(
     headers["content-encoding"] = compression.name;
   }
   headers["content-length"] = String(body.byteLength);
-  res.writeHead(200, headers);
-  res.end(body);
+  exchange.send(200, headers, body);
 }
 
-function sendConnectError(res: ServerResponse, headers: Record<string, string>, error: ConnectError): void {
+function sendConnectError(exchange: Exchange, headers: Record<string, string>, error: ConnectError): void {
   const merged = new Headers(headers);
   mergeNonProtocolHeaders(merged, error.metadata);
   merged.set("content-type", "application/json");
   const body = errorToJsonBytes(error, {});
   merged.set("content-length", String(body.byteLength));
-  if (!res.headersSent) {
-    res.writeHead(codeToHttpStatus(error.code), Object.fromEntries(merged));
-  }
-  res.end(body);
+  exchange.send(codeToHttpStatus(error.code), Object.fromEntries(merged), body);
 }
 
 async function sendGrpc(
-  res: ServerResponse,
+  exchange: Exchange,
   headers: Record<string, string>,
   compression: Compression | null,
   bytes: Uint8Array | undefined,
@@ -279,9 +322,11 @@ async function sendGrpc(
   if (compression !== null) {
     headers["grpc-encoding"] = compression.name;
   }
-  const trailer = new Headers({ "grpc-status": "0" });
+  let trailers: Record<string, string> = GRPC_OK;
   if (error !== undefined) {
+    const trailer = new Headers(GRPC_OK);
     setTrailerStatus(trailer, error);
+    trailers = Object.fromEntries(trailer);
   }
   let frame: Uint8Array | undefined;
   if (bytes !== undefined) {
@@ -292,8 +337,7 @@ async function sendGrpc(
     new DataView(frame.buffer, frame.byteOffset, 5).setUint32(1, payload.byteLength);
     frame.set(payload, 5);
   }
-  res.writeHead(200, headers);
-  // The HTTP/2 compatibility response sends these as trailers when it ends.
-  (res as unknown as { addTrailers(headers: Record<string, string>): void }).addTrailers(Object.fromEntries(trailer));
-  res.end(frame);
+  exchange.send(200, headers, frame, trailers);
 }
+
+const GRPC_OK: Readonly<Record<string, string>> = Object.freeze({ "grpc-status": "0" });

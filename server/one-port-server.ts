@@ -1,5 +1,11 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
-import http2, { type Http2ServerRequest, type Http2ServerResponse, type Http2Session } from "node:http2";
+import type { IncomingHttpHeaders } from "node:http";
+import http2, {
+  type Http2ServerRequest,
+  type Http2ServerResponse,
+  type Http2Session,
+  type ServerHttp2Stream,
+} from "node:http2";
 import type { Socket } from "node:net";
 
 /** The first bytes of every HTTP/2 connection made with prior knowledge (RFC 9113, 3.4). */
@@ -7,6 +13,8 @@ const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
+/** Takes an HTTP/2 stream as it arrives and returns true, or returns false to leave it to `handler`. */
+export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
 /**
  * An HTTP server that speaks HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on one port: each
@@ -15,12 +23,22 @@ type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
  * so Fastify listens, closes and reports its address as usual; closing also ends the HTTP/2
  * sessions (GOAWAY, letting their open streams finish).
  *
+ * HTTP/2 streams go to `onStream` first, as raw streams; those it does not take become HTTP/2
+ * compatibility requests and responses for `handler`.
+ *
  * Use it as Fastify's `serverFactory`.
  */
-export function createOnePortServer(handler: Handler): http.Server {
+export function createOnePortServer(handler: Handler, onStream: StreamHandler = () => false): http.Server {
   const h1 = http.createServer(handler);
-  // Fastify's handler and connect-node both take HTTP/2's compatibility request and response.
-  const h2 = http2.createServer({}, handler as unknown as Http2Handler);
+  const h2 = http2.createServer({});
+  // Never listens: it only turns the streams that `onStream` leaves into compatibility requests
+  // and responses (Fastify's handler and connect-node both take those).
+  const compat = http2.createServer({}, handler as unknown as Http2Handler);
+  h2.on("stream", (stream: ServerHttp2Stream, headers: IncomingHttpHeaders, flags: number, rawHeaders: string[]) => {
+    if (!onStream(stream, headers)) {
+      compat.emit("stream", stream, headers, flags, rawHeaders);
+    }
+  });
   const sessions = new Set<Http2Session>();
   h2.on("session", (session) => {
     sessions.add(session);
