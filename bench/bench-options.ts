@@ -1,0 +1,58 @@
+/** What one run of the suite does; `--quick` picks the small set (about 1.5 min on 2 cores). */
+export interface BenchOptions {
+  quick: boolean;
+  /** `--router`: our server answers GetStatus through Connect's router only (the "before" of the lean path). */
+  router: boolean;
+  /** The whole run is killed past this. */
+  timeLimitMs: number;
+  /** Sections to run (default all): unary, held-waits, await-completion, redis. */
+  only: Set<string>;
+  unary: {
+    warmupS: number;
+    roundS: number;
+    rounds: number;
+    /** HTTP/1.1 connections, and HTTP/2 sessions x streams, in flight at once. */
+    connections: number;
+    h2Sessions: number;
+  };
+  heldWaits: { counts: number[]; oneWakeReps: number; streamsPerSession: number; warmupWaits: number };
+  awaitCompletion: { durationsMs: number[]; pollIntervalMs: number };
+  redis: { durationsMs: number[] };
+}
+
+export const SECTIONS = ["unary", "held-waits", "await-completion", "redis"] as const;
+
+/** Reads `--quick`, `--router` and `--only=a,b` from the command line. */
+export function benchOptions(argv: readonly string[]): BenchOptions {
+  const quick = argv.includes("--quick");
+  const onlyArg = argv.find((arg) => arg.startsWith("--only="));
+  const only = new Set(onlyArg === undefined ? SECTIONS : onlyArg.slice("--only=".length).split(","));
+  for (const name of only) {
+    if (!(SECTIONS as readonly string[]).includes(name)) {
+      throw new RangeError(`--only: unknown section ${name} (sections: ${SECTIONS.join(", ")})`);
+    }
+  }
+  return {
+    quick,
+    router: argv.includes("--router"),
+    timeLimitMs: quick ? 118_000 : 900_000,
+    only,
+    unary: { warmupS: quick ? 1 : 2, roundS: quick ? 2 : 5, rounds: quick ? 3 : 5, connections: 64, h2Sessions: 4 },
+    heldWaits: {
+      counts: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000],
+      oneWakeReps: 50,
+      streamsPerSession: 500,
+      warmupWaits: 200,
+    },
+    awaitCompletion: { durationsMs: spread(quick ? 4 : 10, 1_000, quick ? 3_000 : 10_000), pollIntervalMs: 1_000 },
+    redis: { durationsMs: spread(40, 500, quick ? 1_500 : 3_000) },
+  };
+}
+
+/**
+ * `count` durations from `min` to `max` ms, spread by the golden ratio so that their fractions of
+ * a second differ: a short poller's phase then varies from job to job.
+ */
+function spread(count: number, min: number, max: number): number[] {
+  return Array.from({ length: count }, (_, i) => Math.round(min + (max - min) * (((i + 1) * 0.618_033_988_75) % 1)));
+}

@@ -1,0 +1,21 @@
+import type { ServerOptions } from "../server/server-options.js";
+import { type BenchChild, startChild } from "./child-process.js";
+
+/** The settings a bench passes to buildServer (what JSON can carry). */
+export type JobServerSettings = Pick<
+  ServerOptions,
+  "shortPollRate" | "createRate" | "maxHeldWaits" | "maxWaitsPerCaller" | "maxWaitMs" | "leanGetStatus"
+>;
+
+let leanGetStatus = true;
+
+/** `--router`: serve GetStatus through Connect's router only, as before the lean path, for a before/after run. */
+export function useRouterOnly(routerOnly: boolean): void {
+  leanGetStatus = !routerOnly;
+}
+
+/** Starts our server (bench/servers/job-server.ts) as a child process with --expose-gc. */
+export function startJobServer(settings: JobServerSettings): Promise<BenchChild> {
+  const args = [JSON.stringify({ leanGetStatus, ...settings })];
+  return startChild("bench/servers/job-server.ts", { args, nodeFlags: ["--expose-gc"] });
+}
