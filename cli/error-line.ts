@@ -1,0 +1,64 @@
+import { Code } from "@connectrpc/connect";
+import {
+  CallAbortedError,
+  DeadlineExceededError,
+  JobClientError,
+  JobNotFoundError,
+  NetworkError,
+  RateLimitError,
+} from "../client/index.js";
+import { formatDuration } from "./duration.js";
+import { stateName } from "./output.js";
+
+export interface ErrorContext {
+  /** The server's URL, named when it cannot be reached. */
+  url: string;
+}
+
+/**
+ * One line saying what went wrong, for people: `job "x" not found`, `invalid argument: ...`,
+ * `could not reach http://...: connect ECONNREFUSED ...`. No stack, no class names.
+ */
+export function errorLine(error: unknown, context: ErrorContext): string {
+  if (error instanceof JobNotFoundError) {
+    return `job "${error.jobId}" not found`;
+  }
+  if (error instanceof CallAbortedError) {
+    return "interrupted";
+  }
+  if (error instanceof DeadlineExceededError) {
+    const last = error.lastJob;
+    return last === undefined
+      ? `timed out: ${error.message}`
+      : `timed out: job ${last.id} is still ${stateName(last)}`;
+  }
+  if (error instanceof NetworkError) {
+    return `could not reach the server at ${context.url}: ${rootCause(error)}`;
+  }
+  if (error instanceof RateLimitError) {
+    const hint = error.retryAfterMs === undefined ? "" : ` (retry in ${formatDuration(error.retryAfterMs)})`;
+    return `${error.message}${hint}`;
+  }
+  if (error instanceof JobClientError && (error.code === Code.Unauthenticated || error.code === Code.PermissionDenied)) {
+    return `${codeName(error.code)}: ${error.message} (give a key with --api-key or JOBS_API_KEY)`;
+  }
+  if (error instanceof JobClientError && error.code !== undefined && error.code !== Code.Unknown) {
+    // ServerError says "server error (CODE)" itself; the other codes are named here.
+    return error.message.startsWith("server error") ? error.message : `${codeName(error.code)}: ${error.message}`;
+  }
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** "FailedPrecondition" -> "failed precondition". */
+function codeName(code: Code): string {
+  return (Code[code] ?? String(code)).replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
+}
+
+// fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND ...) is further down the causes.
+function rootCause(error: Error): string {
+  let deepest: unknown = error;
+  for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
+    deepest = cause;
+  }
+  return deepest instanceof Error ? deepest.message : String(deepest);
+}

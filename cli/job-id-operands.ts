@@ -1,0 +1,44 @@
+import type { Command } from "commander";
+
+// Job ids are 22 characters of base64url, so one in 64 starts with "-", and commander would read
+// `jobs wait -oRZf13befjhKGdyeJ8e1g` as an unknown option. No option of ours has that shape, so
+// such an argument is an id: it is moved behind "--", where commander reads it as an operand.
+
+const dashedJobId = /^-[A-Za-z0-9_-]{21}$/;
+
+/**
+ * `args` with every id-shaped argument that starts with "-" (and is not an option's value) moved
+ * behind "--". Arguments already behind a "--" stay as they are.
+ *
+ * @example protectJobIds(["wait", "-oRZf13befjhKGdyeJ8e1g", "--timeout", "5s"], flags)
+ * // ["wait", "--timeout", "5s", "--", "-oRZf13befjhKGdyeJ8e1g"]
+ */
+export function protectJobIds(args: readonly string[], valueFlags: ReadonlySet<string>): string[] {
+  const end = args.indexOf("--");
+  const options = end === -1 ? args : args.slice(0, end);
+  const operands = end === -1 ? [] : args.slice(end + 1);
+  const kept: string[] = [];
+  const ids: string[] = [];
+  for (const [i, arg] of options.entries()) {
+    const isValue = i > 0 && valueFlags.has(options[i - 1] as string);
+    (dashedJobId.test(arg) && !isValue && !valueFlags.has(arg) ? ids : kept).push(arg);
+  }
+  return ids.length === 0 && end === -1 ? kept : [...kept, "--", ...ids, ...operands];
+}
+
+/** The flags (long and short) of the options of `program` and its commands that take a value. */
+export function valueFlagsOf(program: Command): Set<string> {
+  const flags = new Set<string>();
+  for (const command of [program, ...program.commands]) {
+    for (const option of command.options) {
+      if (option.required || option.optional) {
+        for (const flag of [option.long, option.short]) {
+          if (flag !== undefined) {
+            flags.add(flag);
+          }
+        }
+      }
+    }
+  }
+  return flags;
+}

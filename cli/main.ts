@@ -1,0 +1,28 @@
+// The `jobs` command: the only file that reads argv, listens for signals and sets the exit
+// status. cli/jobs.js runs it through tsx.
+
+import { EXIT_CODES } from "./exit-codes.js";
+import { runCli } from "./program.js";
+
+const interrupt = new AbortController();
+process.once("SIGINT", () => {
+  interrupt.abort(new Error("interrupted"));
+  // A second Ctrl-C does not wait for the first to unwind.
+  process.once("SIGINT", () => process.exit(EXIT_CODES.INTERRUPTED));
+});
+
+// `jobs list | head -1` closes our stdout early: that is the reader's choice, not an error.
+for (const stream of [process.stdout, process.stderr]) {
+  stream.on("error", (error: NodeJS.ErrnoException) => {
+    if (error.code !== "EPIPE") {
+      throw error;
+    }
+    process.exit(process.exitCode ?? EXIT_CODES.OK);
+  });
+}
+
+process.exitCode = await runCli(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  signal: interrupt.signal,
+});

@@ -1,0 +1,76 @@
+import { Command, CommanderError } from "commander";
+import { type CliContext, createContext } from "./cli-context.js";
+import { addCancelCommand } from "./commands/cancel.js";
+import { addCreateCommand } from "./commands/create.js";
+import { addListCommand } from "./commands/list.js";
+import { addStatusCommand } from "./commands/status.js";
+import { addWaitCommand } from "./commands/wait.js";
+import { addWatchCommand } from "./commands/watch.js";
+import { errorLine } from "./error-line.js";
+import { type ExitCode, exitCodeForError } from "./exit-codes.js";
+import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
+import { protectJobIds, valueFlagsOf } from "./job-id-operands.js";
+
+const helpAfter = `
+Durations are a number and a unit: 500ms, 5s, 1.5m, 1h.
+
+Exit status:
+  0  the job completed, or the command did what it was asked
+  1  the job ended in ERROR or CANCELLED (its error message is printed), or the server
+     refused it: not found, already ended (cancel), request id reused
+  2  usage error: a bad option, duration or mode, or an argument the server calls
+     invalid (a malformed job id)
+  3  --timeout ran out before the job ended
+  4  the server could not be reached or refused the caller: network failure,
+     unauthenticated, permission denied, rate limited or failing after --retries
+  130  interrupted (Ctrl-C)
+
+Examples:
+  jobs create --duration 5s --wait
+  jobs --json create --duration 2s --error
+  jobs wait <id> --mode stream --timeout 1m
+  jobs list --state pending`;
+
+/**
+ * The `jobs` program: global options and one subcommand per JobService call. Commander's errors
+ * are thrown (exitOverride), not exits, so the caller decides the exit status.
+ */
+export function buildProgram(context: CliContext): Command {
+  const program = new Command("jobs")
+    .description("Start jobs on a job service and wait for them.")
+    .exitOverride()
+    .configureOutput({
+      writeOut: (text) => context.stdout.write(text),
+      writeErr: (text) => context.stderr.write(text),
+      outputError: (text, write) => write(text.replace(/^error: /, "jobs: ")),
+    })
+    .showSuggestionAfterError(false)
+    .configureHelp({ showGlobalOptions: true })
+    .addHelpText("after", helpAfter);
+  addGlobalOptions(program);
+  for (const add of [addCreateCommand, addStatusCommand, addWaitCommand, addWatchCommand, addListCommand, addCancelCommand]) {
+    add(program, context);
+  }
+  return program;
+}
+
+/**
+ * Runs the CLI on `args` (without "node" and the script) and resolves with its exit status.
+ * Every failure is one line on stderr; commander prints its own usage errors.
+ */
+export async function runCli(args: readonly string[], io: Omit<CliContext, "exitCode">): Promise<ExitCode> {
+  const context = createContext(io);
+  const program = buildProgram(context);
+  try {
+    await program.parseAsync(protectJobIds(args, valueFlagsOf(program)), { from: "user" });
+    return context.exitCode;
+  } catch (error) {
+    const code = exitCodeForError(error);
+    // Commander has printed its own message (or the help) by the time it throws.
+    if (!(error instanceof CommanderError)) {
+      context.stderr.write(`jobs: ${errorLine(error, { url: readGlobalOptions(program).url })}\n`);
+    }
+    return code;
+  }
+}
+

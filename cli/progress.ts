@@ -1,0 +1,96 @@
+import { SingleBar } from "cli-progress";
+import { type Job, JOB_STATUS } from "../client/index.js";
+import { formatDuration } from "./duration.js";
+import { jobProgress } from "./job-progress.js";
+import type { LineSink } from "./output.js";
+import { stateName } from "./output.js";
+
+/** Shows how a job that is being waited for is getting on. */
+export interface ProgressReporter {
+  /** A new version of the job was seen. */
+  update(job: Job): void;
+  /** The wait is over (the job ended, or the wait failed); draws the last state and lets go of the terminal. */
+  finish(job?: Job): void;
+}
+
+export interface ProgressOptions {
+  /** Where progress goes: stderr, so stdout keeps only results. */
+  stream: LineSink & NodeJS.WritableStream;
+  /** Draw a live bar (a terminal, not --json); otherwise one plain line per version seen. */
+  live: boolean;
+  /** How often the bar moves, in ms. @default 100 */
+  intervalMs?: number;
+  /** @default Date.now */
+  now?: () => number;
+}
+
+const STEPS = 1_000;
+
+/** A live bar on a terminal, plain lines elsewhere. */
+export function createProgress(options: ProgressOptions): ProgressReporter {
+  return options.live ? liveBar(options) : plainLines(options);
+}
+
+// The bar runs from the job's createTime to its estimatedCompletionTime. The server sends a new
+// version only when the job changes, so the bar is moved by the clock between versions.
+function liveBar(options: ProgressOptions): ProgressReporter {
+  const now = options.now ?? Date.now;
+  const bar = new SingleBar({
+    stream: options.stream,
+    format: "{id} [{bar}] {percentage}% | {state} | {remaining}",
+    barsize: 30,
+    fps: 10,
+    hideCursor: true,
+    barCompleteChar: "\u2588",
+    barIncompleteChar: "\u2591",
+  });
+  let latest: Job | undefined;
+  let timer: ReturnType<typeof setInterval> | undefined;
+
+  const draw = (job: Job) => {
+    const { fraction, remainingMs } = jobProgress(job, now());
+    const pending = job.state === JOB_STATUS.PENDING;
+    const remaining = pending ? (remainingMs > 0 ? `${formatDuration(remainingMs)} left` : "due now") : "ended";
+    const payload = { id: job.id, state: stateName(job), remaining };
+    const value = Math.round(fraction * STEPS);
+    if (bar.isActive) {
+      bar.update(value, payload);
+    } else {
+      bar.start(STEPS, value, payload);
+    }
+  };
+
+  return {
+    update(job) {
+      latest = job;
+      draw(job);
+      timer ??= setInterval(() => latest !== undefined && draw(latest), options.intervalMs ?? 100);
+    },
+    finish(job) {
+      clearInterval(timer);
+      timer = undefined;
+      if (job !== undefined) {
+        draw(job);
+      }
+      if (bar.isActive) {
+        bar.stop();
+      }
+    },
+  };
+}
+
+function plainLines(options: ProgressOptions): ProgressReporter {
+  const now = options.now ?? Date.now;
+  let seen: bigint | undefined;
+  return {
+    update(job) {
+      if (job.version === seen || job.state !== JOB_STATUS.PENDING) {
+        return;
+      }
+      seen = job.version;
+      const { remainingMs } = jobProgress(job, now());
+      options.stream.write(`waiting for ${job.id}: ${stateName(job)}, ends in ${formatDuration(remainingMs)}\n`);
+    },
+    finish() {},
+  };
+}
