@@ -3,6 +3,7 @@ import { Code, ConnectError, cors as connectCors, createContextValues } from "@c
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastify, { type FastifyInstance } from "fastify";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { callerKey } from "./caller.js";
 import { createFaultCheck } from "./fault-injector.js";
@@ -12,6 +13,8 @@ import { HeldWaits } from "./held-waits.js";
 import { createInFlightRequests } from "./in-flight-requests.js";
 import { createJobService } from "./job-service.js";
 import { createMemoryBackend } from "./memory-backend.js";
+import { rpcMetrics } from "./rpc-metrics.js";
+import { ServerMetrics } from "./server-metrics.js";
 import { createOnePortServer } from "./one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
 import { createRedisBackend } from "./redis-backend.js";
@@ -21,6 +24,8 @@ import { resolveServiceSettings, type ServerOptions } from "./server-options.js"
 
 /** The longest close() waits for answers in flight before it closes their connections anyway. */
 const DRAIN_TIMEOUT_MS = 5_000;
+
+const GET_STATUS_METHOD = `${JobService.typeName}/${JobService.method.getStatus.name}`;
 
 /** Headers a browser may read from our answers: Connect's, gRPC-Web's and the rate-limit hint. */
 const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
@@ -50,8 +55,11 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       maxPerCaller: settings.maxWaitsPerCaller,
       maxTotal: settings.maxHeldWaits,
       // Counted in the log (a running total) until there are metrics.
-      onEvict: ({ held, total }) =>
-        app.log.warn({ heldWaits: held, evictions: total }, "at MAX_HELD_WAITS: answered the oldest held wait early"),
+      // Counted in the metrics and in the log, with a running total.
+      onEvict: ({ held, total }) => {
+        metrics.evicted();
+        app.log.warn({ heldWaits: held, evictions: total }, "at MAX_HELD_WAITS: answered the oldest held wait early");
+      },
     });
   const apiKeys = options.apiKeys ?? [];
   const inFlight = createInFlightRequests();
@@ -67,13 +75,15 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const faultCheck = createFaultCheck({ rate: settings.faultRate, random: options.random });
   const checkApiKey = apiKeys.length > 0 ? createApiKeyCheck(apiKeys) : undefined;
 
+  const onRateLimited = (limit: string): void => metrics.rateLimited(limit);
   const onError = (error: unknown, jobId?: string): void => {
     app.log.error({ err: error, jobId }, jobId === undefined ? "job backend failure" : "could not finish job");
   };
   const backend =
     options.redis !== undefined && options.store === undefined
-      ? createRedisBackend({ ...options.redis, settings, clock, onError })
-      : createMemoryBackend({ settings, clock, store: options.store, onError });
+      ? createRedisBackend({ ...options.redis, settings, clock, onError, onRateLimited })
+      : createMemoryBackend({ settings, clock, store: options.store, onError, onRateLimited });
+  const metrics = new ServerMetrics({ heldWaits: () => heldWaits.size, jobCounts: () => backend.store.counts() });
   const service = createJobService({
     store: backend.store,
     runner: backend.runner,
@@ -82,6 +92,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     maxWaitMs: settings.maxWaitMs,
     maxJobDurationMs: settings.maxJobDurationMs,
     heldWaits,
+    onWake: (job) => metrics.wake(Date.now() - (job.updateTime === undefined ? Date.now() : timestampMs(job.updateTime))),
   });
   const lean = createLeanGetStatus({
     getStatus: service.getStatus,
@@ -98,6 +109,16 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     },
     readMaxBytes: settings.maxBodyBytes,
     commonHeaders: corsHeaders,
+    // GetStatus is most of the traffic: its answers are logged at debug (errors at info).
+    onAnswered: (code, startedAt) => {
+      const ms = performance.now() - startedAt;
+      metrics.rpc(GET_STATUS_METHOD, code, ms / 1000);
+      if (code === undefined) {
+        app.log.debug({ rpc: GET_STATUS_METHOD, ms }, "rpc answered");
+      } else {
+        app.log.info({ rpc: GET_STATUS_METHOD, code: Code[code], ms }, "rpc failed");
+      }
+    },
   });
   const leanOn = options.leanGetStatus !== false;
 
@@ -133,7 +154,9 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
         // With API keys, only calls presenting one get in (checked before the body is read), and
         // the key's id replaces the peer address as caller and owner. Health and reflection stay open.
         requestGate: apiKeys.length > 0 ? requireApiKey(apiKeys) : undefined,
+        // These replace the router's interceptors for this service, so the metrics come again.
         interceptors: [
+          rpcMetrics(metrics),
           (next) => (req) => {
             refuseIfClosing();
             faultCheck();
@@ -145,10 +168,15 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       registerReflection(router, [JobService, Health]);
     },
     readMaxBytes: settings.maxBodyBytes,
+    interceptors: [rpcMetrics(metrics)],
     // The peer address is the caller (the owner stays "", one shared space) unless API keys are on.
     contextValues: (req) => createContextValues().set(callerKey, req.ip),
   });
   void app.register(pageRoutes, { dir: options.pageDir ?? DEFAULT_PAGE_DIR });
+  app.get("/metrics", async (_request, reply) => {
+    void reply.type(metrics.registry.contentType);
+    return metrics.registry.metrics();
+  });
 
   // Held waits and watches answer now; once their answers are out, the connections are idle
   // and Fastify's close ends them instead of waiting for their keep-alive to run out.

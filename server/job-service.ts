@@ -58,6 +58,8 @@ export interface JobServiceOptions {
   maxJobDurationMs: number;
   /** The held long waits and watches; released all at once when the server closes. */
   heldWaits: HeldWaits;
+  /** Told of each held wait or watch answered because its job changed, with the job. */
+  onWake?: (job: Job) => void;
 }
 
 /** What GetStatus needs to know of a call, whichever way it arrived. */
@@ -83,7 +85,7 @@ export interface JobServiceParts {
 
 /** The JobService handlers over a store, a runner and rate limits. */
 export function createJobService(options: JobServiceOptions): JobServiceParts {
-  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits } = options;
+  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits, onWake } = options;
 
   /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
   async function readJob(jobId: string, owner: string): Promise<Job> {
@@ -152,6 +154,9 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       heldWaits,
       caller: call.caller,
     });
+    if (waited.end === "changed") {
+      onWake?.(waited.job);
+    }
     return statusAnswer(waited.job, waited.end);
   }
 
@@ -230,6 +235,9 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
           throw retryLaterError("this server holds as many waits as it can; resume the watch later", EVICTED_POLL_HINT_MS);
         }
         job = waited.job;
+        if (waited.end === "changed") {
+          onWake?.(job);
+        }
       }
     },
 

@@ -72,6 +72,11 @@ export interface JobStore {
   finish(id: string, outcome: Outcome): Promise<FinishResult | undefined>;
   /** One page of the owner's jobs, newest first. */
   list(query: ListQuery): Promise<ListPage>;
+  /**
+   * How many jobs are in each state, by JobState name ("PENDING", "COMPLETED", ...), over all
+   * owners; states with none may be missing.
+   */
+  counts(): Promise<Record<string, number>>;
   /** Calls `listener` after every change of the job until the returned function is called. */
   subscribe(id: string, listener: JobListener): () => void;
   /** Releases what the store holds. Safe to call twice. */

@@ -33,6 +33,8 @@ export interface LeanGetStatusOptions {
   readMaxBytes: number;
   /** Headers every answer carries, as the rest of the server's answers do (CORS). */
   commonHeaders: (origin: string | null) => Record<string, string>;
+  /** Told of each answer: its code (undefined for OK) and when the request arrived (performance.now()). */
+  onAnswered?: (code: Code | undefined, startedAt: number) => void;
 }
 
 /** One request and its answer, whichever HTTP API carries them. */
@@ -99,6 +101,7 @@ function leanKind(headers: IncomingHttpHeaders, http2: boolean): Kind | undefine
 }
 
 async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchange): Promise<void> {
+  const startedAt = performance.now();
   const grpc = kind === "grpc";
   const acceptName = grpc ? "grpc-accept-encoding" : "accept-encoding";
   const compression = compressionNegotiate(compressions, null, exchange.header(acceptName), acceptName).response;
@@ -123,6 +126,7 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
     } else {
       await sendConnect(exchange, headers, kind, compression, bytes);
     }
+    options.onAnswered?.(undefined, startedAt);
   } catch (caught) {
     const error = caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
     if (grpc) {
@@ -130,6 +134,7 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
     } else {
       sendConnectError(exchange, headers, error);
     }
+    options.onAnswered?.(error.code, startedAt);
   }
 }
 

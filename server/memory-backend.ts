@@ -12,16 +12,18 @@ export interface MemoryBackendOptions {
   /** A store of the caller's, left open on close. @default a new in-memory store */
   store?: JobStore;
   onError: (error: unknown, jobId?: string) => void;
+  /** Told of each call a rate limit refuses. */
+  onRateLimited?: (limit: string) => void;
 }
 
 /** Everything in this process: zero set-up, one instance, gone when it stops. */
-export function createMemoryBackend({ settings, clock, store, onError }: MemoryBackendOptions): JobBackend {
+export function createMemoryBackend({ settings, clock, store, onError, onRateLimited }: MemoryBackendOptions): JobBackend {
   const jobs = store ?? createMemoryJobStore();
   const runner = createTimerJobRunner({ store: jobs, clock, onError });
   return {
     store: jobs,
     runner,
-    limits: createRateLimits(settings),
+    limits: createRateLimits({ ...settings, onLimited: onRateLimited }),
     async close() {
       await runner.close();
       if (store === undefined) {

@@ -27,6 +27,7 @@ class MemoryJobStore implements JobStore {
   /** Job ids by owner and request id. */
   private readonly idByRequest = new Map<string, string>();
   private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly byState = new Map<string, number>();
 
   create(job: Job, owner: string): Promise<CreateResult> {
     if (job.requestId !== "") {
@@ -39,6 +40,7 @@ class MemoryJobStore implements JobStore {
     }
     this.indexById.set(job.id, this.jobs.length);
     this.jobs.push({ job, owner });
+    this.count(job.state, 1);
     return Promise.resolve({ job, created: true });
   }
 
@@ -64,6 +66,8 @@ class MemoryJobStore implements JobStore {
       version: current.version + 1n,
     };
     this.jobs[index] = { job, owner: stored.owner };
+    this.count(current.state, -1);
+    this.count(job.state, 1);
     this.notify(job);
     return Promise.resolve({ job, changed: true });
   }
@@ -81,6 +85,10 @@ class MemoryJobStore implements JobStore {
     }
     const more = jobs.length > 0 && this.hasMatchBefore(lastIndex - 1, query);
     return Promise.resolve({ jobs, next: more ? lastIndex + 1 : undefined });
+  }
+
+  counts(): Promise<Record<string, number>> {
+    return Promise.resolve(Object.fromEntries(this.byState));
   }
 
   subscribe(id: string, listener: JobListener): () => void {
@@ -101,6 +109,11 @@ class MemoryJobStore implements JobStore {
   close(): Promise<void> {
     this.listeners.clear();
     return Promise.resolve();
+  }
+
+  private count(state: JobState, by: number): void {
+    const name = JobState[state];
+    this.byState.set(name, (this.byState.get(name) ?? 0) + by);
   }
 
   private read(id: string): StoredJob | undefined {

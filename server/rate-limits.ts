@@ -20,6 +20,8 @@ export interface RateLimitOptions {
   createRate: number;
   /** Where the counters live: this process (default), or Redis, shared by every instance. */
   redis?: { client: Redis; prefix: string };
+  /** Told of each call a limit refuses ("short_poll" or "create"). */
+  onLimited?: (limit: string) => void;
 }
 
 /**
@@ -27,10 +29,10 @@ export interface RateLimitOptions {
  * (a window of 1/rate s for rates below one). Over the limit the error says when the window
  * opens again, so a caller who waits that long is let through.
  */
-export function createRateLimits({ shortPollRate, createRate, redis }: RateLimitOptions): RateLimits {
+export function createRateLimits({ shortPollRate, createRate, redis, onLimited }: RateLimitOptions): RateLimits {
   return {
-    shortPoll: limiter("short polls", shortPollRate, redis, "short-poll"),
-    create: limiter("job creations", createRate, redis, "create"),
+    shortPoll: limiter("short polls", shortPollRate, redis, "short-poll", () => onLimited?.("short_poll")),
+    create: limiter("job creations", createRate, redis, "create", () => onLimited?.("create")),
     shortPollIntervalMs: shortPollRate > 0 ? 1000 / shortPollRate : 0,
   };
 }
@@ -40,6 +42,7 @@ function limiter(
   rate: number,
   redis: RateLimitOptions["redis"],
   name: string,
+  onLimited: () => void,
 ): (caller: string) => Promise<void> {
   if (rate <= 0) {
     return () => Promise.resolve();
@@ -56,6 +59,7 @@ function limiter(
       await limiter.consume(caller);
     } catch (error) {
       if (error instanceof RateLimiterRes) {
+        onLimited();
         throw retryLaterError(message, error.msBeforeNext);
       }
       throw new ConnectError("the rate limiter is unavailable", Code.Unavailable, undefined, undefined, error);

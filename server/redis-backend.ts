@@ -13,6 +13,8 @@ export interface RedisBackendOptions {
   settings: ServiceSettings;
   clock: Clock;
   onError: (error: unknown, jobId?: string) => void;
+  /** Told of each call a rate limit refuses. */
+  onRateLimited?: (limit: string) => void;
 }
 
 /**
@@ -20,7 +22,8 @@ export interface RedisBackendOptions {
  * the same Redis: any number of instances with the same prefix serve the same jobs. Connections
  * per instance: one for commands, one subscriber, and BullMQ's own; never one per waiter.
  */
-export function createRedisBackend({ url, prefix, settings, clock, onError }: RedisBackendOptions): JobBackend {
+export function createRedisBackend(options: RedisBackendOptions): JobBackend {
+  const { url, prefix, settings, clock, onError, onRateLimited } = options;
   // Commands fail fast when Redis is away (callers get UNAVAILABLE and retry); BullMQ's
   // connection waits for Redis instead, as BullMQ requires.
   const commands = new Redis(url, { maxRetriesPerRequest: 2 });
@@ -39,7 +42,7 @@ export function createRedisBackend({ url, prefix, settings, clock, onError }: Re
   return {
     store,
     runner,
-    limits: createRateLimits({ ...settings, redis: { client: commands, prefix } }),
+    limits: createRateLimits({ ...settings, redis: { client: commands, prefix }, onLimited: onRateLimited }),
     close() {
       closing ??= (async () => {
         await runner.close();

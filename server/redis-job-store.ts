@@ -28,7 +28,7 @@ export interface RedisJobStoreOptions {
 }
 
 // Creates a job atomically: the request id check, the position, the record and its indexes.
-// KEYS: job, seq, owner's index of all jobs, owner's index of PENDING jobs, request id.
+// KEYS: job, seq, owner's index of all jobs, owner's index of PENDING jobs, request id, counts.
 // ARGV: id, data, owner, request ttl (ms, "0" = no request id), job key prefix.
 const createScript = `
 if ARGV[4] ~= "0" then
@@ -41,6 +41,7 @@ local seq = redis.call("INCR", KEYS[2])
 redis.call("HSET", KEYS[1], "data", ARGV[2], "owner", ARGV[3], "seq", seq, "version", "1")
 redis.call("ZADD", KEYS[3], seq, ARGV[1])
 redis.call("ZADD", KEYS[4], seq, ARGV[1])
+redis.call("HINCRBY", KEYS[6], "PENDING", 1)
 if ARGV[4] ~= "0" then
   redis.call("SET", KEYS[5], ARGV[1], "PX", ARGV[4])
 end
@@ -49,8 +50,8 @@ return {1, ARGV[1]}
 
 // Ends a job if its version is still the one read (compare-and-set), moves it between state
 // indexes, starts its retention and publishes the change.
-// KEYS: job, owner's index of PENDING jobs, owner's index of the new state.
-// ARGV: expected version, data, new version, retention (ms, "0" = keep), id, channel.
+// KEYS: job, owner's index of PENDING jobs, owner's index of the new state, counts.
+// ARGV: expected version, data, new version, retention (ms, "0" = keep), id, channel, new state.
 const finishScript = `
 local version = redis.call("HGET", KEYS[1], "version")
 if not version then return -1 end
@@ -59,6 +60,8 @@ redis.call("HSET", KEYS[1], "data", ARGV[2], "version", ARGV[3])
 local seq = redis.call("HGET", KEYS[1], "seq")
 redis.call("ZREM", KEYS[2], ARGV[5])
 redis.call("ZADD", KEYS[3], seq, ARGV[5])
+redis.call("HINCRBY", KEYS[4], "PENDING", -1)
+redis.call("HINCRBY", KEYS[4], ARGV[7], 1)
 if ARGV[4] ~= "0" then redis.call("PEXPIRE", KEYS[1], ARGV[4]) end
 redis.call("PUBLISH", ARGV[6], ARGV[5])
 return 1
@@ -91,8 +94,8 @@ class RedisJobStore implements JobStore {
 
   constructor(private readonly options: RedisJobStoreOptions) {
     this.redis = options.redis as ScriptedRedis;
-    this.redis.defineCommand("createJob", { numberOfKeys: 5, lua: createScript });
-    this.redis.defineCommand("finishJob", { numberOfKeys: 3, lua: finishScript });
+    this.redis.defineCommand("createJob", { numberOfKeys: 6, lua: createScript });
+    this.redis.defineCommand("finishJob", { numberOfKeys: 4, lua: finishScript });
     this.channel = `${options.prefix}changes`;
     this.subscriber = options.redis.duplicate();
     this.subscriber.on("error", options.onError);
@@ -110,6 +113,7 @@ class RedisJobStore implements JobStore {
         this.indexKey(owner),
         this.indexKey(owner, JobState.PENDING),
         `${prefix}request:${owner}:${job.requestId}`,
+        this.countsKey(),
         job.id,
         Buffer.from(toBinary(JobSchema, job)),
         owner,
@@ -157,12 +161,14 @@ class RedisJobStore implements JobStore {
           this.jobKey(id),
           this.indexKey(stored.owner, JobState.PENDING),
           this.indexKey(stored.owner, outcome.state),
+          this.countsKey(),
           String(current.version),
           Buffer.from(toBinary(JobSchema, job)),
           String(job.version),
           String(this.options.retentionMs),
           id,
           this.channel,
+          JobState[outcome.state],
         ),
       );
       if (result === 1) {
@@ -213,6 +219,11 @@ class RedisJobStore implements JobStore {
     }
     const last = await this.guard(this.redis.zscore(index, (jobs[jobs.length - 1] as Job).id));
     return { jobs, next: last === null ? undefined : Number(last) };
+  }
+
+  async counts(): Promise<Record<string, number>> {
+    const counts = await this.guard(this.redis.hgetall(this.countsKey()));
+    return Object.fromEntries(Object.entries(counts).map(([state, count]) => [state, Number(count)]));
   }
 
   subscribe(id: string, listener: JobListener): () => void {
@@ -268,6 +279,11 @@ class RedisJobStore implements JobStore {
     if (again) {
       this.changed(id);
     }
+  }
+
+  /** Jobs by state, over every owner; ended jobs stay counted after their retention. */
+  private countsKey(): string {
+    return `${this.options.prefix}counts`;
   }
 
   private jobKey(id: string): string {

@@ -34,6 +34,7 @@ describeJobStoreContract(
       finish: (id, outcome) => store.finish(id, outcome),
       list: (query) => store.list(query),
       subscribe: (id, listener) => store.subscribe(id, listener),
+      counts: () => store.counts(),
       close: async () => {
         await store.close();
         if (!closed) {

@@ -134,6 +134,17 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect((await store.list({ owner: otherOwner, limit: 10 })).jobs).toHaveLength(1);
     });
 
+    it("counts jobs by state as they are created and end", async () => {
+      const before = await store.counts();
+      const [a, b] = [draftJob(), draftJob()];
+      await store.create(a, owner);
+      await store.create(b, otherOwner);
+      await store.finish(a.id, { state: JobState.COMPLETED, at: Date.now() });
+      const after = await store.counts();
+      expect((after.PENDING ?? 0) - (before.PENDING ?? 0)).toBe(1);
+      expect((after.COMPLETED ?? 0) - (before.COMPLETED ?? 0)).toBe(1);
+    });
+
     it("can be closed twice", async () => {
       await store.close();
     });
