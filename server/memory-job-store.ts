@@ -1,6 +1,7 @@
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job } from "../gen/jobs/v1/job_pb.js";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
+import { JobListeners } from "./job-listeners.js";
 import type {
   CreateResult,
   FinishResult,
@@ -26,7 +27,7 @@ class MemoryJobStore implements JobStore {
   private readonly indexById = new Map<string, number>();
   /** Job ids by owner and request id. */
   private readonly idByRequest = new Map<string, string>();
-  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly listeners = new JobListeners();
   private readonly byState = new Map<string, number>();
 
   create(job: Job, owner: string): Promise<CreateResult> {
@@ -68,7 +69,7 @@ class MemoryJobStore implements JobStore {
     this.jobs[index] = { job, owner: stored.owner };
     this.count(current.state, -1);
     this.count(job.state, 1);
-    this.notify(job);
+    this.listeners.tell(job);
     return Promise.resolve({ job, changed: true });
   }
 
@@ -92,19 +93,9 @@ class MemoryJobStore implements JobStore {
   }
 
   subscribe(id: string, listener: JobListener): () => void {
-    let set = this.listeners.get(id);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(id, set);
-    }
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(id);
-      if (current?.delete(listener) === true && current.size === 0) {
-        this.listeners.delete(id);
-      }
-    };
+    return this.listeners.add(id, listener);
   }
+
 
   close(): Promise<void> {
     this.listeners.clear();
@@ -133,15 +124,5 @@ class MemoryJobStore implements JobStore {
       }
     }
     return false;
-  }
-
-  private notify(job: Job): void {
-    const set = this.listeners.get(job.id);
-    if (set === undefined) {
-      return;
-    }
-    for (const listener of [...set]) {
-      listener(job);
-    }
   }
 }

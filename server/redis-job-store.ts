@@ -3,6 +3,7 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
+import { JobListeners } from "./job-listeners.js";
 import type {
   CreateResult,
   FinishResult,
@@ -87,7 +88,7 @@ class RedisJobStore implements JobStore {
   private readonly redis: ScriptedRedis;
   private readonly subscriber: Redis;
   private readonly channel: string;
-  private readonly listeners = new Map<string, Set<JobListener>>();
+  private readonly listeners = new JobListeners();
   /** Re-reads under way, by job id; true when another change came in meanwhile. */
   private readonly refreshing = new Map<string, boolean>();
   private closed = false;
@@ -227,19 +228,9 @@ class RedisJobStore implements JobStore {
   }
 
   subscribe(id: string, listener: JobListener): () => void {
-    let set = this.listeners.get(id);
-    if (set === undefined) {
-      set = new Set();
-      this.listeners.set(id, set);
-    }
-    set.add(listener);
-    return () => {
-      const current = this.listeners.get(id);
-      if (current?.delete(listener) === true && current.size === 0) {
-        this.listeners.delete(id);
-      }
-    };
+    return this.listeners.add(id, listener);
   }
+
 
   async close(): Promise<void> {
     if (this.closed) {
@@ -267,9 +258,7 @@ class RedisJobStore implements JobStore {
     try {
       const stored = await this.get(id);
       if (stored !== undefined) {
-        for (const listener of [...(this.listeners.get(id) ?? [])]) {
-          listener(stored.job);
-        }
+        this.listeners.tell(stored.job);
       }
     } catch (error) {
       this.options.onError(error);
