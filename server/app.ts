@@ -96,11 +96,11 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   });
   const lean = createLeanGetStatus({
     getStatus: service.getStatus,
-    identify: (header, peer) => {
+    identify: (request, peer) => {
       if (checkApiKey === undefined) {
         return { caller: peer, owner: "" };
       }
-      const id = checkApiKey(header("authorization"), header("x-api-key"));
+      const id = checkApiKey(request.header("authorization"), request.header("x-api-key"));
       return { caller: id, owner: id };
     },
     admit: () => {

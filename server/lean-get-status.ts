@@ -9,7 +9,7 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../gen/jobs/v1/job_service_pb.js";
 import type { GetStatus, StatusCall } from "./job-service.js";
-import { type Presence, presenceOfStream } from "./presence.js";
+import type { Presence } from "./presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
@@ -21,13 +21,16 @@ const COMPRESS_MIN_BYTES = 1024;
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
 const compressions: Compression[] = [compressionGzip, compressionBrotli];
 
-/** Reads one request header (lower-case name); several values are joined as HTTP joins them. */
-export type HeaderOf = (name: string) => string | null;
+/** A request's headers. */
+export interface RequestHeaders {
+  /** One request header (lower-case name); several values are joined as HTTP joins them. */
+  header(name: string): string | null;
+}
 
 export interface LeanGetStatusOptions {
   getStatus: GetStatus;
   /** Who calls, from the request's headers and peer; throws UNAUTHENTICATED without a valid key. */
-  identify: (header: HeaderOf, peer: string) => { caller: string; owner: string };
+  identify: (request: RequestHeaders, peer: string) => { caller: string; owner: string };
   /** Throws when the call may not run (the server is closing; an injected fault). */
   admit: () => void;
   readMaxBytes: number;
@@ -38,10 +41,9 @@ export interface LeanGetStatusOptions {
 }
 
 /** One request and its answer, whichever HTTP API carries them. */
-interface Exchange {
-  header: HeaderOf;
-  peer: string;
-  presence: Presence;
+interface Exchange extends RequestHeaders {
+  readonly peer: string;
+  readonly presence: Presence;
   readBody(limit: number): Promise<Uint8Array>;
   /** Sends the whole answer: status, headers, an optional body and optional trailers. */
   send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void;
@@ -68,7 +70,7 @@ export function createLeanGetStatus(options: LeanGetStatusOptions): {
       if (kind === undefined) {
         next(req, res);
       } else {
-        void serve(options, kind, http1Exchange(req, res));
+        void serve(options, kind, new Http1Exchange(req, res));
       }
     },
     http2: (stream, headers) => {
@@ -76,7 +78,7 @@ export function createLeanGetStatus(options: LeanGetStatusOptions): {
       if (kind === undefined) {
         return false;
       }
-      void serve(options, kind, http2Exchange(stream, headers));
+      void serve(options, kind, new Http2Exchange(stream, headers));
       return true;
     },
   };
@@ -111,7 +113,7 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
       ? parseGrpcTimeout(exchange.header("grpc-timeout"), MAX_TIMEOUT_MS)
       : parseConnectTimeout(exchange.header("connect-timeout-ms"), MAX_TIMEOUT_MS);
     // As Connect's request gate: the caller is known before the body is read.
-    const { caller, owner } = options.identify(exchange.header, exchange.peer);
+    const { caller, owner } = options.identify(exchange, exchange.peer);
     if (timeout.error !== undefined) {
       throw timeout.error;
     }
@@ -138,40 +140,101 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
   }
 }
 
-function http1Exchange(req: IncomingMessage, res: ServerResponse): Exchange {
-  return {
-    header: (name) => joined(req.headers[name]),
-    peer: req.socket.remoteAddress ?? "unknown",
-    presence: presenceOfStream(res),
-    readBody: (limit) => readBody(req, req.headers["content-length"], limit),
-    send(status, headers, body, trailers) {
-      res.writeHead(status, headers);
-      if (trailers !== undefined) {
-        // Only gRPC sends trailers, and only over HTTP/2 (this is its compatibility response).
-        res.addTrailers(trailers);
-      }
-      res.end(body);
-    },
-  };
+/** An HTTP/1.1 request (or an HTTP/2 one in compatibility form) and its response. */
+class Http1Exchange implements Exchange, Presence {
+  constructor(
+    private readonly req: IncomingMessage,
+    private readonly res: ServerResponse,
+  ) {}
+
+  header(name: string): string | null {
+    return joined(this.req.headers[name]);
+  }
+
+  get peer(): string {
+    return this.req.socket.remoteAddress ?? "unknown";
+  }
+
+  get presence(): Presence {
+    return this;
+  }
+
+  get left(): boolean {
+    return this.res.closed;
+  }
+
+  onLeave(listener: () => void): () => void {
+    this.res.once("close", listener);
+    return () => this.res.off("close", listener);
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    return readBody(this.req, this.req.headers["content-length"], limit);
+  }
+
+  send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void {
+    this.res.writeHead(status, headers);
+    if (trailers !== undefined) {
+      // Only gRPC sends trailers, and only over HTTP/2 (this is its compatibility response).
+      this.res.addTrailers(trailers);
+    }
+    this.res.end(body);
+  }
 }
 
-function http2Exchange(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): Exchange {
-  return {
-    header: (name) => joined(headers[name]),
-    peer: stream.session?.socket?.remoteAddress ?? "unknown",
-    presence: presenceOfStream(stream),
-    readBody: (limit) => readBody(stream, headers["content-length"], limit),
-    send(status, answer, body, trailers) {
-      if (stream.destroyed) {
-        return;
-      }
-      stream.respond({ ":status": status, ...answer }, { waitForTrailers: trailers !== undefined });
-      if (trailers !== undefined) {
-        stream.once("wantTrailers", () => stream.sendTrailers(trailers));
-      }
-      stream.end(body);
-    },
-  };
+const pendingTrailers = Symbol("pendingTrailers");
+type TrailedStream = ServerHttp2Stream & { [pendingTrailers]?: Record<string, string> };
+
+/** Sends the trailers kept on the stream; a "wantTrailers" listener shared by every stream. */
+function sendPendingTrailers(this: TrailedStream): void {
+  this.sendTrailers(this[pendingTrailers] ?? {});
+}
+
+/** A raw HTTP/2 stream and its request headers. */
+class Http2Exchange implements Exchange, Presence {
+  constructor(
+    private readonly stream: TrailedStream,
+    private readonly headers: IncomingHttpHeaders,
+  ) {}
+
+  header(name: string): string | null {
+    return joined(this.headers[name]);
+  }
+
+  get peer(): string {
+    return this.stream.session?.socket?.remoteAddress ?? "unknown";
+  }
+
+  get presence(): Presence {
+    return this;
+  }
+
+  get left(): boolean {
+    return this.stream.closed;
+  }
+
+  onLeave(listener: () => void): () => void {
+    this.stream.once("close", listener);
+    return () => this.stream.off("close", listener);
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    return readBody(this.stream, this.headers["content-length"], limit);
+  }
+
+  send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void {
+    const stream = this.stream;
+    if (stream.destroyed) {
+      return;
+    }
+    headers[":status"] = String(status);
+    stream.respond(headers, { waitForTrailers: trailers !== undefined });
+    if (trailers !== undefined) {
+      stream[pendingTrailers] = trailers;
+      stream.once("wantTrailers", sendPendingTrailers);
+    }
+    stream.end(body);
+  }
 }
 
 function joined(value: string | string[] | undefined): string | null {

@@ -21,20 +21,3 @@ export function presenceOfSignal(signal: AbortSignal): Presence {
     },
   };
 }
-
-/** The presence of a response or stream: it leaves when it closes (finished or abandoned). */
-export function presenceOfStream(stream: {
-  readonly closed: boolean;
-  once(event: "close", listener: () => void): unknown;
-  off(event: "close", listener: () => void): unknown;
-}): Presence {
-  return {
-    get left() {
-      return stream.closed;
-    },
-    onLeave(listener) {
-      stream.once("close", listener);
-      return () => stream.off("close", listener);
-    },
-  };
-}
