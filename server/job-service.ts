@@ -1,5 +1,5 @@
 import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import {
@@ -37,6 +37,21 @@ import { isNews, type WaitEnd, waitForChange } from "./wait-for-change.js";
 export const DEFAULT_PAGE_SIZE = 50;
 /** The largest ListJobs page; larger requests are clamped. */
 export const MAX_PAGE_SIZE = 500;
+/** Poll hints are whole ms and few: one shared, frozen Duration each, so encodings can be cached by it. */
+const hintDurations = new Map<number, Duration>();
+
+function hintDuration(ms: number): Duration {
+  let duration = hintDurations.get(ms);
+  if (duration === undefined) {
+    duration = Object.freeze(durationFromMs(ms));
+    if (hintDurations.size >= 4_096) {
+      hintDurations.clear();
+    }
+    hintDurations.set(ms, duration);
+  }
+  return duration;
+}
+
 /** When a caller who holds too many waits may try again. */
 const FULL_RETRY_DELAY_MS = 1_000;
 /** next_poll_after of waits answered because the server is closing: give it time to go. */
@@ -102,7 +117,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     if (job.state !== JobState.PENDING) {
       return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: undefined };
     }
-    return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: durationFromMs(pollHintMs(job, end)) };
+    return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: hintDuration(pollHintMs(job, end)) };
   }
 
   /** When a caller with a pending job should ask again. */

@@ -6,6 +6,8 @@ import type { GetStatusResponse } from "../gen/jobs/v1/job_service_pb.js";
 // GetStatusResponse, encoded as protobuf-es encodes it (the same bytes: a test compares them),
 // but from parts encoded once: a job is immutable once stored, so its JSON and binary forms are
 // kept beside it for every poll that answers with it, and the few poll hints are kept by value.
+// The last whole answer per job is kept too: polls of one job mostly get the same hint object
+// (the service shares one Duration per hint), and then the bytes are reused as they are.
 
 const jobJson = new WeakMap<Job, string>();
 const jobBinary = new WeakMap<Job, Uint8Array>();
@@ -15,8 +17,43 @@ const durationBinary = new Map<string, Uint8Array>();
 const MAX_DURATIONS = 4_096;
 const encoder = new TextEncoder();
 
-/** The response as canonical protobuf JSON, in UTF-8. */
+interface LastAnswer {
+  hint: Duration | undefined;
+  bytes: Uint8Array;
+}
+
+const lastJson = new WeakMap<Job, LastAnswer>();
+const lastBinary = new WeakMap<Job, LastAnswer>();
+
+/** The response as canonical protobuf JSON, in UTF-8. Do not modify the bytes: they may be shared. */
 export function statusResponseJson(response: GetStatusResponse): Uint8Array {
+  return reuse(lastJson, response, encodeJson);
+}
+
+/** The response in the protobuf binary format. Do not modify the bytes: they may be shared. */
+export function statusResponseBinary(response: GetStatusResponse): Uint8Array {
+  return reuse(lastBinary, response, encodeBinary);
+}
+
+function reuse(
+  cache: WeakMap<Job, LastAnswer>,
+  response: GetStatusResponse,
+  encode: (response: GetStatusResponse) => Uint8Array,
+): Uint8Array {
+  const job = response.job;
+  if (job === undefined) {
+    return encode(response);
+  }
+  const last = cache.get(job);
+  if (last !== undefined && last.hint === response.nextPollAfter) {
+    return last.bytes;
+  }
+  const bytes = encode(response);
+  cache.set(job, { hint: response.nextPollAfter, bytes });
+  return bytes;
+}
+
+function encodeJson(response: GetStatusResponse): Uint8Array {
   let text = "{";
   if (response.job !== undefined) {
     text += `"job":${cached(jobJson, response.job, () => toJsonString(JobSchema, response.job as Job))}`;
@@ -28,8 +65,7 @@ export function statusResponseJson(response: GetStatusResponse): Uint8Array {
   return encoder.encode(`${text}}`);
 }
 
-/** The response in the protobuf binary format. */
-export function statusResponseBinary(response: GetStatusResponse): Uint8Array {
+function encodeBinary(response: GetStatusResponse): Uint8Array {
   const job = response.job === undefined ? undefined : cached(jobBinary, response.job, () => toBinary(JobSchema, response.job as Job));
   const hint = response.nextPollAfter === undefined ? undefined : durationBytes(response.nextPollAfter);
   const size = field(job) + field(hint);
