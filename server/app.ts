@@ -1,12 +1,12 @@
 import fastifyCors from "@fastify/cors";
-import { Code, ConnectError, cors as connectCors, createContextValues } from "@connectrpc/connect";
+import { Code, cors as connectCors, createContextValues } from "@connectrpc/connect";
 import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
 import fastify, { type FastifyInstance } from "fastify";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { callerKey } from "./caller.js";
-import { createFaultCheck } from "./fault-injector.js";
+import { createCallPolicy } from "./call-policy.js";
 import { createHealthService } from "./grpc-health.js";
 import { registerReflection } from "./grpc-reflection.js";
 import { HeldWaits } from "./held-waits.js";
@@ -19,7 +19,7 @@ import { createOnePortServer } from "./one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
 import { createRedisBackend } from "./redis-backend.js";
 import { createLeanGetStatus } from "./lean-get-status.js";
-import { createApiKeyCheck, requireApiKey } from "./require-api-key.js";
+import { requireApiKey } from "./require-api-key.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 
 /** The longest close() waits for answers in flight before it closes their connections anyway. */
@@ -54,7 +54,6 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     new HeldWaits({
       maxPerCaller: settings.maxWaitsPerCaller,
       maxTotal: settings.maxHeldWaits,
-      // Counted in the log (a running total) until there are metrics.
       // Counted in the metrics and in the log, with a running total.
       onEvict: ({ held, total }) => {
         metrics.evicted();
@@ -66,15 +65,9 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const health = createHealthService({
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
   });
-  let closing = false;
-  const refuseIfClosing = (): void => {
-    if (closing) {
-      throw new ConnectError("the server is shutting down", Code.Unavailable);
-    }
-  };
-  const faultCheck = createFaultCheck({ rate: settings.faultRate, random: options.random });
-  const checkApiKey = apiKeys.length > 0 ? createApiKeyCheck(apiKeys) : undefined;
+  const policy = createCallPolicy({ apiKeys, faultRate: settings.faultRate, random: options.random });
 
+  const metrics = new ServerMetrics({ heldWaits: () => heldWaits.size, jobCounts: () => backend.store.counts() });
   const onRateLimited = (limit: string): void => metrics.rateLimited(limit);
   const onError = (error: unknown, jobId?: string): void => {
     app.log.error({ err: error, jobId }, jobId === undefined ? "job backend failure" : "could not finish job");
@@ -83,7 +76,6 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     options.redis !== undefined && options.store === undefined
       ? createRedisBackend({ ...options.redis, settings, clock, onError, onRateLimited })
       : createMemoryBackend({ settings, clock, store: options.store, onError, onRateLimited });
-  const metrics = new ServerMetrics({ heldWaits: () => heldWaits.size, jobCounts: () => backend.store.counts() });
   const service = createJobService({
     store: backend.store,
     runner: backend.runner,
@@ -96,17 +88,8 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   });
   const lean = createLeanGetStatus({
     getStatus: service.getStatus,
-    identify: (request, peer) => {
-      if (checkApiKey === undefined) {
-        return { caller: peer, owner: "" };
-      }
-      const id = checkApiKey(request.header("authorization"), request.header("x-api-key"));
-      return { caller: id, owner: id };
-    },
-    admit: () => {
-      refuseIfClosing();
-      faultCheck();
-    },
+    identify: policy.identify,
+    admit: policy.admit,
     readMaxBytes: settings.maxBodyBytes,
     commonHeaders: corsHeaders,
     // GetStatus is most of the traffic: its answers are logged at debug (errors at info).
@@ -158,8 +141,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
         interceptors: [
           rpcMetrics(metrics),
           (next) => (req) => {
-            refuseIfClosing();
-            faultCheck();
+            policy.admit();
             return next(req);
           },
         ],
@@ -182,7 +164,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   // and Fastify's close ends them instead of waiting for their keep-alive to run out.
   app.addHook("preClose", async () => {
     health.shutdown();
-    closing = true;
+    policy.close();
     heldWaits.releaseAll();
     await inFlight.drained(DRAIN_TIMEOUT_MS);
   });
