@@ -1,5 +1,21 @@
-import { create, createFileRegistry, type DescFile, type DescService, toBinary } from "@bufbuild/protobuf";
-import { FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
+import {
+  clone,
+  create,
+  createFileRegistry,
+  type DescEnum,
+  type DescExtension,
+  type DescFile,
+  type DescMessage,
+  type DescService,
+  equals,
+  toBinary,
+} from "@bufbuild/protobuf";
+import {
+  type FileDescriptorProto,
+  FileDescriptorProtoSchema,
+  type FileDescriptorSet,
+  FileDescriptorSetSchema,
+} from "@bufbuild/protobuf/wkt";
 
 /**
  * What server reflection needs to know about a set of services, from tables built once.
@@ -22,13 +38,34 @@ export interface DescriptorIndex {
   extensionNumbers(extendee: string): readonly number[] | undefined;
 }
 
+/** What to describe besides the services' own files, and where to take the descriptors from. */
+export interface DescriptorIndexOptions {
+  /**
+   * Messages, enums, extensions or whole files that callers meet although no method names them,
+   * such as the error details packed in a google.rpc.Status: each is described with its file and
+   * the file's imports. Their services, if any, are not listed.
+   */
+  readonly alsoDescribe?: readonly (DescFile | DescMessage | DescEnum | DescExtension)[];
+  /**
+   * Descriptors to answer with in place of the compiled-in ones, matched by file name: typically
+   * a set kept with source_code_info, so that clients show the proto comments. It chooses no
+   * files, it only documents them; files it lacks are answered without comments. Each file in
+   * it must match its compiled-in twin, comments aside, or the index throws.
+   */
+  readonly descriptorSet?: FileDescriptorSet;
+}
+
 /**
- * Indexes the files that declare `services` and everything they import. Throws if those files
- * do not form a consistent set: better at start-up than in a client's registry later.
+ * Indexes the files that declare `services` and `options.alsoDescribe`, and everything they
+ * import. Throws if those files do not form a consistent set, or if `options.descriptorSet`
+ * describes one of them otherwise than the compiled-in descriptor: better at start-up than in a
+ * client's registry later.
  */
-export function createDescriptorIndex(services: readonly DescService[]): DescriptorIndex {
+export function createDescriptorIndex(services: readonly DescService[], options: DescriptorIndexOptions = {}): DescriptorIndex {
+  const roots = [...services, ...(options.alsoDescribe ?? [])].map((desc) => (desc.kind === "file" ? desc : desc.file));
+  const documented = new Map((options.descriptorSet?.file ?? []).map((proto) => [proto.name, proto]));
+  const protos = dependenciesFirst(roots).map((file) => withComments(file, documented.get(file.proto.name)));
   // Rebuilding a registry from the very descriptors we will send proves they resolve on their own.
-  const protos = dependenciesFirst(services.map((service) => service.file)).map((file) => file.proto);
   const registry = createFileRegistry(create(FileDescriptorSetSchema, { file: protos }));
 
   const encoded = new Map<string, Uint8Array>();
@@ -115,4 +152,22 @@ function withImports(file: DescFile): DescFile[] {
     }
   }
   return [...seen.values()];
+}
+
+/**
+ * The documented twin of a compiled-in file, if there is one and it describes the same thing:
+ * a stale set would describe messages other than those the server encodes.
+ */
+function withComments(file: DescFile, documented: FileDescriptorProto | undefined): FileDescriptorProto {
+  if (documented === undefined) {
+    return file.proto;
+  }
+  const bare = clone(FileDescriptorProtoSchema, documented);
+  bare.sourceCodeInfo = undefined;
+  if (!equals(FileDescriptorProtoSchema, bare, file.proto)) {
+    throw new Error(
+      `the descriptor set's ${file.proto.name} does not match the compiled-in descriptor: generate both from the same protos (buf generate)`,
+    );
+  }
+  return documented;
 }

@@ -17,7 +17,7 @@ import {
   ServerReflectionRequestSchema as ServerReflectionRequestV1alphaSchema,
   ServerReflectionResponseSchema as ServerReflectionResponseV1alphaSchema,
 } from "../gen/grpc/reflection/v1alpha/reflection_pb.js";
-import { createDescriptorIndex, type DescriptorIndex } from "./descriptor-index.js";
+import { createDescriptorIndex, type DescriptorIndex, type DescriptorIndexOptions } from "./descriptor-index.js";
 
 type Answer = ServerReflectionResponse["messageResponse"];
 
@@ -26,17 +26,30 @@ type Answer = ServerReflectionResponse["messageResponse"];
  * grpc.reflection.v1alpha, so grpcurl, buf curl and Postman can list, describe and call
  * `services` without their .proto files. The reflection services advertise themselves too.
  *
+ * `options.alsoDescribe` adds what callers meet outside the methods' signatures (error details),
+ * and `options.descriptorSet` supplies descriptors with source_code_info, so that clients show
+ * the proto comments; see {@link DescriptorIndexOptions}. Throws if the descriptors do not
+ * resolve, or if the set disagrees with the compiled-in descriptors.
+ *
  * Questions about unknown files or symbols are answered with an error_response carrying
  * NOT_FOUND (5); the stream stays open for the next question. Returns the router.
  *
  * @example
  * void app.register(fastifyConnectPlugin, {
- *   routes: (router) => registerReflection(router.service(JobService, impl), [JobService, Health]),
+ *   routes: (router) =>
+ *     registerReflection(router.service(JobService, impl), [JobService, Health], {
+ *       alsoDescribe: [file_google_rpc_error_details, file_google_rpc_status],
+ *       descriptorSet,
+ *     }),
  * });
  */
-export function registerReflection(router: ConnectRouter, services: readonly DescService[]): ConnectRouter {
+export function registerReflection(
+  router: ConnectRouter,
+  services: readonly DescService[],
+  options: DescriptorIndexOptions = {},
+): ConnectRouter {
   // Built once here: every answer after this is a lookup.
-  const index = createDescriptorIndex([...services, ServerReflection, ServerReflectionV1alpha]);
+  const index = createDescriptorIndex([...services, ServerReflection, ServerReflectionV1alpha], options);
   const answer = (request: ServerReflectionRequest): ServerReflectionResponse =>
     create(ServerReflectionResponseSchema, {
       validHost: request.host,

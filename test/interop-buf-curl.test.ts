@@ -1,9 +1,13 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { fromBinary } from "@bufbuild/protobuf";
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { createFileRegistry, fromBinary, type JsonValue, toJson } from "@bufbuild/protobuf";
+import { base64Decode } from "@bufbuild/protobuf/wire";
+import { durationMs, FileDescriptorProtoSchema } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createGrpcTransport } from "@connectrpc/connect-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { type RunningServer, startServer } from "./support/start-server.js";
 
 // buf curl (a Go client) with no schema given: it learns the contract through our gRPC
@@ -34,6 +38,30 @@ function messages(stdout: string): Record<string, unknown>[] {
     .split(/\n(?=\{)/)
     .filter((part) => part.trim() !== "")
     .map((part) => JSON.parse(part) as Record<string, unknown>);
+}
+
+/**
+ * Decodes an error detail as a reflection client such as grpcurl does: with nothing but the
+ * descriptors that the server's reflection sends for the detail's type.
+ */
+async function decodeThroughReflection(baseUrl: string, detail: { type: string; value: string }): Promise<JsonValue> {
+  const client = createClient(ServerReflection, createGrpcTransport({ baseUrl }));
+  const questions = async function* () {
+    yield { messageRequest: { case: "fileContainingSymbol", value: detail.type } } as const;
+  };
+  for await (const answer of client.serverReflectionInfo(questions())) {
+    if (answer.messageResponse.case !== "fileDescriptorResponse") {
+      throw new Error(`reflection answered ${answer.messageResponse.case} for ${detail.type}`);
+    }
+    const [file, ...imports] = answer.messageResponse.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+    const byName = new Map(imports.map((proto) => [proto.name, proto]));
+    const message = createFileRegistry(file!, (name) => byName.get(name)).getMessage(detail.type);
+    if (message === undefined) {
+      throw new Error(`the files reflection sent do not declare ${detail.type}`);
+    }
+    return toJson(message, fromBinary(message, base64Decode(detail.value)));
+  }
+  throw new Error("reflection sent no answer");
 }
 
 const protocols: [string, string[]][] = [
@@ -85,7 +113,8 @@ describe("interop: buf curl through reflection", () => {
     ]);
   });
 
-  it("shows the RetryInfo detail past the rate limit", async () => {
+  /** Short polls a new job three times at once over gRPC, past the limit of one a second. */
+  async function refusedPoll(): Promise<Result> {
     const created = await bufCurl([...protocols[0]![1], "-d", '{"processingDuration":"30s"}', `${server.url}/jobs.v1.JobService/CreateJob`]);
     const job = messages(created.stdout)[0]!.job as { id: string };
     const polls = await Promise.all(
@@ -95,11 +124,24 @@ describe("interop: buf curl through reflection", () => {
     );
     const refused = polls.find((poll) => poll.code !== 0);
     expect(refused).toBeDefined();
-    const error = JSON.parse(refused!.stderr) as { code: string; details: { type: string; value: string }[] };
+    return refused!;
+  }
+
+  it("shows the RetryInfo detail past the rate limit", async () => {
+    const refused = await refusedPoll();
+    const error = JSON.parse(refused.stderr) as { code: string; details: { type: string; value: string }[] };
     expect(error.code).toBe("resource_exhausted");
     expect(error.details[0]?.type).toBe("google.rpc.RetryInfo");
     const info = fromBinary(RetryInfoSchema, Buffer.from(error.details[0]!.value, "base64"));
     expect(durationMs(info.retryDelay!)).toBeGreaterThan(0);
+  });
+
+  it("lets a client decode the RetryInfo detail with what reflection alone describes", async () => {
+    const refused = await refusedPoll();
+    // Over gRPC buf curl prints a detail as its type and bytes: it decodes only the types built
+    // into it, not those it learnt through reflection. grpcurl asks reflection; so do we here.
+    const [detail] = (JSON.parse(refused.stderr) as { details: { type: string; value: string }[] }).details;
+    expect(await decodeThroughReflection(server.url, detail!)).toEqual({ retryDelay: expect.stringMatching(/^\d+(\.\d+)?s$/) });
   });
 
   it("reports INVALID_ARGUMENT for a malformed id", async () => {
