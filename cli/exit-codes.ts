@@ -11,7 +11,7 @@ import {
   ServerError,
 } from "../client/index.js";
 
-/** What the `jobs` command's exit status means. Scripts branch on these; keep them stable. */
+/** What the `jobs-cli` command's exit status means. Scripts branch on these; keep them stable. */
 export const EXIT_CODES = Object.freeze({
   /** The job completed, or the command did what it was asked. */
   OK: 0,

@@ -1,4 +1,5 @@
 import { type Command, Option } from "commander";
+import { CLIENT_DEFAULTS } from "../client/index.js";
 import { integerArgument, urlArgument } from "./arguments.js";
 
 /** The options every command takes, before or after the command's name. */
@@ -9,12 +10,16 @@ export interface GlobalOptions {
   apiKey?: string;
   /** One JSON object per line on stdout, the job as proto JSON. @default false */
   json: boolean;
-  /** Retries of a failed call (JobClient's maxRetries). @default 2 */
+  /** Retries of a failed call (JobClient's maxRetries). @default CLIENT_DEFAULTS.maxRetries (5) */
   retries: number;
 }
 
-/** The defaults of GlobalOptions, declared once. */
-export const GLOBAL_DEFAULTS = Object.freeze({ url: "http://127.0.0.1:8000", json: false, retries: 2 });
+/** The defaults of GlobalOptions, declared once; --retries is the library's own default. */
+export const GLOBAL_DEFAULTS = Object.freeze({
+  url: "http://127.0.0.1:8000",
+  json: false,
+  retries: CLIENT_DEFAULTS.maxRetries,
+});
 
 export function addGlobalOptions(program: Command): Command {
   return program

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// The `jobs` command (package.json "bin"): runs cli/main.ts through tsx's loader, with the
+// The `jobs-cli` command (package.json "bin"): runs cli/main.ts through tsx's loader, with the
 // repository's tsconfig wherever it is started from.
 import { fileURLToPath } from "node:url";
 import { register } from "tsx/esm/api";

@@ -1,4 +1,4 @@
-// The `jobs` command: the only file that reads argv, listens for signals and sets the exit
+// The `jobs-cli` command: the only file that reads argv, listens for signals and sets the exit
 // status. cli/jobs.js runs it through tsx.
 
 import { EXIT_CODES } from "./exit-codes.js";
@@ -11,7 +11,7 @@ process.once("SIGINT", () => {
   process.once("SIGINT", () => process.exit(EXIT_CODES.INTERRUPTED));
 });
 
-// `jobs list | head -1` closes our stdout early: that is the reader's choice, not an error.
+// `jobs-cli list | head -1` closes our stdout early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {
   stream.on("error", (error: NodeJS.ErrnoException) => {
     if (error.code !== "EPIPE") {

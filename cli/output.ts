@@ -3,6 +3,7 @@ import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobState } from "../client/index.js";
 import { JobSchema } from "../gen/jobs/v1/job_pb.js";
 import { formatDuration } from "./duration.js";
+import { PROGRAM_NAME } from "./program-name.js";
 
 /** Anything the CLI writes lines to: process.stdout, process.stderr, or a test's stream. */
 export interface LineSink {
@@ -18,10 +19,10 @@ export interface LineSink {
 export interface Output {
   readonly json: boolean;
   /** Prints a job to stdout. */
-  job(job: Job): void;
+  job(job: Job, options?: JobLineOptions): void;
   /** Prints a message for people to stderr, such as a hint or a progress line. */
   note(line: string): void;
-  /** Prints an error to stderr as one line: "jobs: <line>". */
+  /** Prints an error to stderr as one line: "jobs-cli: <line>". */
   error(line: string): void;
 }
 
@@ -38,9 +39,10 @@ export function createOutput(options: OutputOptions): Output {
   const now = options.now ?? Date.now;
   return {
     json,
-    job: (job) => stdout.write(`${json ? JSON.stringify(toJson(JobSchema, job)) : formatJob(job, now())}\n`),
+    job: (job, lineOptions) =>
+      stdout.write(`${json ? JSON.stringify(toJson(JobSchema, job)) : formatJob(job, now(), lineOptions)}\n`),
     note: (line) => stderr.write(`${line}\n`),
-    error: (line) => stderr.write(`jobs: ${oneLine(line)}\n`),
+    error: (line) => stderr.write(`${PROGRAM_NAME}: ${oneLine(line)}\n`),
   };
 }
 
@@ -49,11 +51,22 @@ export function stateName(job: Job): string {
   return JobState[job.state] ?? String(job.state);
 }
 
+/** How a job is written as a plain line. */
+export interface JobLineOptions {
+  /**
+   * Add an ended job's error message. Only where nothing else prints it (a list): a command that
+   * reports a job's end prints the message in its error line on stderr (reportEnd).
+   * @default false
+   */
+  errorMessage?: boolean;
+}
+
 /**
  * One line for a job, its id first:
- * `Xq3...  PENDING    5s  v1  ends in 4.2s` or `Xq3...  ERROR      5s  v2  ended after 5.0s: <message>`.
+ * `Xq3...  PENDING    5s  v1  ends in 4.2s` or `Xq3...  ERROR      5s  v2  ended after 5.0s`
+ * (`...: <message>` with `errorMessage`).
  */
-export function formatJob(job: Job, nowMs: number): string {
+export function formatJob(job: Job, nowMs: number, options: JobLineOptions = {}): string {
   const duration = job.processingDuration === undefined ? "?" : formatDuration(durationMs(job.processingDuration));
   const columns = [job.id, stateName(job).padEnd(9), duration.padStart(6), `v${job.version}`];
   if (job.state === JobState.PENDING) {
@@ -61,7 +74,8 @@ export function formatJob(job: Job, nowMs: number): string {
     columns.push(end === undefined ? "" : `ends in ${formatDuration(end - nowMs)}`);
   } else if (job.createTime !== undefined && job.updateTime !== undefined) {
     const ended = `ended after ${formatDuration(timestampMs(job.updateTime) - timestampMs(job.createTime))}`;
-    columns.push(job.errorMessage === "" ? ended : `${ended}: ${oneLine(job.errorMessage)}`);
+    const withMessage = options.errorMessage === true && job.errorMessage !== "";
+    columns.push(withMessage ? `${ended}: ${oneLine(job.errorMessage)}` : ended);
   }
   return columns.join("  ").trimEnd();
 }

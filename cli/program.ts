@@ -1,4 +1,5 @@
 import { Command, CommanderError } from "commander";
+import packageJson from "../package.json" with { type: "json" };
 import { type CliContext, createContext } from "./cli-context.js";
 import { addCancelCommand } from "./commands/cancel.js";
 import { addCreateCommand } from "./commands/create.js";
@@ -9,7 +10,8 @@ import { addWatchCommand } from "./commands/watch.js";
 import { errorLine } from "./error-line.js";
 import { type ExitCode, exitCodeForError } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
-import { protectJobIds, valueFlagsOf } from "./job-id-operands.js";
+import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
+import { PROGRAM_NAME } from "./program-name.js";
 
 const helpAfter = `
 Durations are a number and a unit: 500ms, 5s, 1.5m, 1h.
@@ -26,23 +28,24 @@ Exit status:
   130  interrupted (Ctrl-C)
 
 Examples:
-  jobs create --duration 5s --wait
-  jobs --json create --duration 2s --error
-  jobs wait <id> --mode stream --timeout 1m
-  jobs list --state pending`;
+  ${PROGRAM_NAME} create --duration 5s --wait
+  ${PROGRAM_NAME} --json create --duration 2s --error
+  ${PROGRAM_NAME} wait <id> --mode stream --timeout 1m
+  ${PROGRAM_NAME} list --state pending`;
 
 /**
- * The `jobs` program: global options and one subcommand per JobService call. Commander's errors
- * are thrown (exitOverride), not exits, so the caller decides the exit status.
+ * The `jobs-cli` program: global options and one subcommand per JobService call. Commander's
+ * errors are thrown (exitOverride), not exits, so the caller decides the exit status.
  */
 export function buildProgram(context: CliContext): Command {
-  const program = new Command("jobs")
+  const program = new Command(PROGRAM_NAME)
     .description("Start jobs on a job service and wait for them.")
+    .version(packageJson.version, "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),
       writeErr: (text) => context.stderr.write(text),
-      outputError: (text, write) => write(text.replace(/^error: /, "jobs: ")),
+      outputError: (text, write) => write(text.replace(/^error: /, `${PROGRAM_NAME}: `)),
     })
     .showSuggestionAfterError(false)
     .configureHelp({ showGlobalOptions: true })
@@ -62,13 +65,14 @@ export async function runCli(args: readonly string[], io: Omit<CliContext, "exit
   const context = createContext(io);
   const program = buildProgram(context);
   try {
-    await program.parseAsync(protectJobIds(args, valueFlagsOf(program)), { from: "user" });
+    const operands = { valueFlags: valueFlagsOf(program), idCommands: idCommandsOf(program) };
+    await program.parseAsync(protectJobIds(args, operands), { from: "user" });
     return context.exitCode;
   } catch (error) {
     const code = exitCodeForError(error);
     // Commander has printed its own message (or the help) by the time it throws.
     if (!(error instanceof CommanderError)) {
-      context.stderr.write(`jobs: ${errorLine(error, { url: readGlobalOptions(program).url })}\n`);
+      context.stderr.write(`${PROGRAM_NAME}: ${errorLine(error, { url: readGlobalOptions(program).url })}\n`);
     }
     return code;
   }

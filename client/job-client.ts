@@ -23,6 +23,7 @@ import {
 } from "./job-client-options.js";
 import { POLLING_MODES } from "./constants.js";
 import { pollChanges } from "./poll-changes.js";
+import { releasingStream } from "./releasing-stream.js";
 import { newRequestId } from "./request-id.js";
 import { type OpenStream, streamChanges } from "./stream-changes.js";
 import { WaitScope } from "./wait-scope.js";
@@ -221,7 +222,10 @@ export class JobClient {
 
   #openStream(jobId: string): OpenStream {
     return (knownVersion, { signal, timeoutMs }) =>
-      this.#rpc.watchJob({ jobId, knownVersion }, { signal, timeoutMs, headers: this.#headers });
+      releasingStream(
+        (call) => this.#rpc.watchJob({ jobId, knownVersion }, { signal: call, timeoutMs, headers: this.#headers }),
+        signal,
+      );
   }
 
   /** One unary call with retries, each attempt bounded by the time left. */

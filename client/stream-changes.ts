@@ -9,7 +9,10 @@ import { isRetryable, retryDelayMs } from "./retry-policy.js";
 import { toJobClientError } from "./to-job-client-error.js";
 import type { WaitScope } from "./wait-scope.js";
 
-/** Opens a WatchJob stream from `knownVersion`, under the call options given. */
+/**
+ * Opens a WatchJob stream from `knownVersion`, under the call options given. Leaving the stream
+ * before its end (its iterator's `return()`) must end the call and release it (releasingStream).
+ */
 export type OpenStream = (
   knownVersion: bigint,
   callOptions: { signal: AbortSignal | undefined; timeoutMs: number | undefined },
@@ -35,14 +38,11 @@ export async function* streamChanges(
       throw scope.timedOut();
     }
     let progressed = false;
-    // Each stream has its own controller, so that leaving the loop (the caller broke out of
-    // watch(), or the job ended) cancels the call at once instead of leaving it held.
-    const stream = new AbortController();
-    const onAbort = (): void => stream.abort(scope.signal?.reason);
-    scope.signal?.addEventListener("abort", onAbort);
     try {
       const from = scope.last?.version ?? knownVersion;
-      for await (const { job } of openStream(from, { signal: stream.signal, timeoutMs: scope.callTimeout() })) {
+      // Leaving this loop (the job ended, or the caller broke out of watch()) ends the call at
+      // once instead of leaving it held.
+      for await (const { job } of openStream(from, { signal: scope.signal, timeoutMs: scope.callTimeout() })) {
         if (job === undefined || !scope.see(job)) {
           continue;
         }
@@ -85,9 +85,6 @@ export async function* streamChanges(
         `resuming WatchJob after ${error.name}`,
       );
       await scope.pause(delayMs);
-    } finally {
-      scope.signal?.removeEventListener("abort", onAbort);
-      stream.abort();
     }
   }
 }

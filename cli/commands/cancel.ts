@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import { type CliContext, openSession } from "../cli-context.js";
 import { EXIT_CODES } from "../exit-codes.js";
 
-/** `jobs cancel <id>`: prints the job, now CANCELLED. */
+/** `jobs-cli cancel <id>`: prints the job, now CANCELLED. */
 export function addCancelCommand(program: Command, context: CliContext): Command {
   return program
     .command("cancel")

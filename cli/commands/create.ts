@@ -16,7 +16,7 @@ interface CreateOptions {
   timeout?: number;
 }
 
-/** `jobs create --duration 5s [--error] [--request-id ID] [--wait [--mode M] [--timeout T]]` */
+/** `jobs-cli create --duration 5s [--error] [--request-id ID] [--wait [--mode M] [--timeout T]]` */
 export function addCreateCommand(program: Command, context: CliContext): Command {
   return program
     .command("create")

@@ -17,7 +17,7 @@ interface ListOptions {
   pageToken?: string;
 }
 
-/** `jobs list [--state S] [--page-size N] [--page-token T]`: one line per job, newest first. */
+/** `jobs-cli list [--state S] [--page-size N] [--page-token T]`: one line per job, newest first. */
 export function addListCommand(program: Command, context: CliContext): Command {
   return program
     .command("list")
@@ -34,7 +34,8 @@ export function addListCommand(program: Command, context: CliContext): Command {
         signal: session.signal,
       });
       for (const job of page.jobs) {
-        session.output.job(job);
+        // No error line follows a list, so the line itself carries an ended job's message.
+        session.output.job(job, { errorMessage: true });
       }
       if (page.jobs.length === 0 && !session.output.json) {
         session.output.note("no jobs");

@@ -8,7 +8,7 @@ interface StatusOptions {
   wait?: number;
 }
 
-/** `jobs status <id> [--wait 20s]` */
+/** `jobs-cli status <id> [--wait 20s]` */
 export function addStatusCommand(program: Command, context: CliContext): Command {
   return program
     .command("status")

@@ -10,7 +10,7 @@ interface WaitOptions {
   timeout?: number;
 }
 
-/** `jobs wait <id> [--mode long|short|stream] [--timeout 60s]` */
+/** `jobs-cli wait <id> [--mode long|short|stream] [--timeout 60s]` */
 export function addWaitCommand(program: Command, context: CliContext): Command {
   return program
     .command("wait")

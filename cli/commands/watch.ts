@@ -9,7 +9,7 @@ interface WatchOptions {
   timeout?: number;
 }
 
-/** `jobs watch <id> [--timeout 60s]`: one line per change, as it happens, until the job ends. */
+/** `jobs-cli watch <id> [--timeout 60s]`: one line per change, as it happens, until the job ends. */
 export function addWatchCommand(program: Command, context: CliContext): Command {
   return program
     .command("watch")
