@@ -15,9 +15,18 @@ describe("server configuration", () => {
       maxHeldWaits: 10_000,
       jobRetentionMs: 86_400_000,
       idempotencyTtlMs: 86_400_000,
+      maxEndedJobs: 100_000,
+      listRate: 10,
+      maxStreamsPerConnection: 1_000,
+      idleTimeoutMs: 65_000,
+      requestTimeoutMs: 30_000,
+      shutdownGraceMs: 0,
+      drainTimeoutMs: 5_000,
     });
     expect(loadConfig({})).toEqual({
       ...SERVICE_DEFAULTS,
+      trustProxy: [],
+      corsOrigins: undefined,
       port: 8000,
       host: "127.0.0.1",
       jobStore: "memory",
@@ -46,6 +55,15 @@ describe("server configuration", () => {
       MAX_WAITS_PER_CALLER: "3",
       MAX_HELD_WAITS: "20000",
       LOG_LEVEL: "warn",
+      MAX_ENDED_JOBS: "5000",
+      LIST_RATE: "2",
+      MAX_STREAMS_PER_CONNECTION: "100",
+      IDLE_TIMEOUT: "2m",
+      REQUEST_TIMEOUT: "10s",
+      SHUTDOWN_GRACE: "0",
+      DRAIN_TIMEOUT: "1s",
+      TRUST_PROXY: "10.0.0.0/8, loopback",
+      CORS_ORIGINS: "https://app.example.com,http://localhost:5173",
     });
     expect(config).toMatchObject({
       port: 9000,
@@ -64,6 +82,15 @@ describe("server configuration", () => {
       maxWaitsPerCaller: 3,
       maxHeldWaits: 20_000,
       logLevel: "warn",
+      maxEndedJobs: 5_000,
+      listRate: 2,
+      maxStreamsPerConnection: 100,
+      idleTimeoutMs: 120_000,
+      requestTimeoutMs: 10_000,
+      shutdownGraceMs: 0,
+      drainTimeoutMs: 1_000,
+      trustProxy: ["10.0.0.0/8", "loopback"],
+      corsOrigins: ["https://app.example.com", "http://localhost:5173"],
     });
   });
 
@@ -78,6 +105,13 @@ describe("server configuration", () => {
     ["LOG_LEVEL", "loud"],
     ["MAX_HELD_WAITS", "0"],
     ["MAX_HELD_WAITS", "10000001"],
+    ["MAX_STREAMS_PER_CONNECTION", "0"],
+    ["REQUEST_TIMEOUT", "0"],
+    ["SHUTDOWN_GRACE", "-1s"],
+    ["TRUST_PROXY", "10.0.0.0/33"],
+    ["TRUST_PROXY", "proxy.internal"],
+    ["CORS_ORIGINS", "app.example.com"],
+    ["CORS_ORIGINS", "https://app.example.com/"],
   ])("refuses %s=%s with one line naming the setting, the value and what is allowed", (name, value) => {
     let error: unknown;
     try {

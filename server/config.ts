@@ -1,3 +1,4 @@
+import proxyAddr from "@fastify/proxy-addr";
 import { formatDurationText, parseDurationText } from "./duration-text.js";
 import { SERVICE_DEFAULTS as d, type ServiceSettings } from "./server-options.js";
 
@@ -6,8 +7,9 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
 /**
  * Everything the server reads from its environment, parsed and validated. The service settings
  * come from MAX_WAIT, MAX_JOB_DURATION, SHORT_POLL_RATE, CREATE_RATE, FAULT_RATE, MAX_BODY_BYTES
- * and MAX_WAITS_PER_CALLER (defaults in SERVICE_DEFAULTS).
- * MAX_HELD_WAITS sets maxHeldWaits too.
+ * MAX_WAITS_PER_CALLER, MAX_HELD_WAITS, JOB_RETENTION, IDEMPOTENCY_TTL, MAX_ENDED_JOBS, LIST_RATE,
+ * MAX_STREAMS_PER_CONNECTION, IDLE_TIMEOUT, REQUEST_TIMEOUT, SHUTDOWN_GRACE and DRAIN_TIMEOUT
+ * (defaults in SERVICE_DEFAULTS).
  */
 export interface ServerConfig extends ServiceSettings {
   /** PORT: the TCP port to listen on. @default 8000 */
@@ -27,6 +29,13 @@ export interface ServerConfig extends ServiceSettings {
    * Unset or empty: no keys, open to all. @default []
    */
   apiKeys: string[];
+  /**
+   * TRUST_PROXY: comma-separated addresses or CIDR ranges of the proxies whose X-Forwarded-For is
+   * believed (or "loopback", "linklocal", "uniquelocal"). Unset: none. @default []
+   */
+  trustProxy: string[];
+  /** CORS_ORIGINS: comma-separated origins browsers may call from. Unset: any origin. @default undefined */
+  corsOrigins: string[] | undefined;
 }
 
 /** Thrown by loadConfig when a setting has a value the server cannot use. */
@@ -68,6 +77,15 @@ export function loadConfig(env: Env): ServerConfig {
     logLevel: readChoice(env, "LOG_LEVEL", "info", logLevels),
     maxHeldWaits: readInteger(env, "MAX_HELD_WAITS", d.maxHeldWaits, 1, 10_000_000),
     apiKeys: readApiKeys(env, "API_KEYS"),
+    maxEndedJobs: readInteger(env, "MAX_ENDED_JOBS", d.maxEndedJobs, 1, 100_000_000),
+    listRate: readNumber(env, "LIST_RATE", d.listRate, 0, 1_000_000),
+    maxStreamsPerConnection: readInteger(env, "MAX_STREAMS_PER_CONNECTION", d.maxStreamsPerConnection, 1, 1_000_000),
+    idleTimeoutMs: readDuration(env, "IDLE_TIMEOUT", d.idleTimeoutMs, 1_000, 3_600_000),
+    requestTimeoutMs: readDuration(env, "REQUEST_TIMEOUT", d.requestTimeoutMs, 1_000, 600_000),
+    shutdownGraceMs: readDuration(env, "SHUTDOWN_GRACE", d.shutdownGraceMs, 0, 600_000),
+    drainTimeoutMs: readDuration(env, "DRAIN_TIMEOUT", d.drainTimeoutMs, 0, 600_000),
+    trustProxy: readTrustProxy(env, "TRUST_PROXY"),
+    corsOrigins: readOrigins(env, "CORS_ORIGINS"),
   };
 }
 
@@ -141,6 +159,38 @@ function readChoice<T extends string>(env: Env, name: string, fallback: T, choic
     throw new ConfigError(name, text, `one of ${choices.join(", ")}`);
   }
   return text as T;
+}
+
+function readList(env: Env, name: string): string[] | undefined {
+  const text = present(env, name);
+  return text === undefined ? undefined : text.split(",").map((item) => item.trim());
+}
+
+function readTrustProxy(env: Env, name: string): string[] {
+  const proxies = readList(env, name) ?? [];
+  try {
+    // proxy-addr is what reads X-Forwarded-For; it knows which entries it accepts.
+    proxyAddr.compile(proxies);
+  } catch {
+    throw new ConfigError(name, present(env, name), 'comma-separated IP addresses or CIDR ranges, such as "10.0.0.0/8,192.168.1.7", or loopback, linklocal, uniquelocal');
+  }
+  return proxies;
+}
+
+function readOrigins(env: Env, name: string): string[] | undefined {
+  const origins = readList(env, name);
+  for (const origin of origins ?? []) {
+    let url: URL | undefined;
+    try {
+      url = new URL(origin);
+    } catch {
+      url = undefined;
+    }
+    if (url === undefined || url.origin !== origin) {
+      throw new ConfigError(name, present(env, name), `comma-separated origins such as "https://app.example.com,http://localhost:5173" (scheme, host and port only; ${JSON.stringify(origin)} is not one)`);
+    }
+  }
+  return origins;
 }
 
 /** The shortest API key accepted. */

@@ -3,9 +3,13 @@ const pattern = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/;
 
 /**
  * Parses a duration written for people, such as "500ms", "30s", "1.5m" or "1h", into
- * milliseconds. Returns undefined for anything else (negative values, missing units).
+ * milliseconds; "0" needs no unit. Returns undefined for anything else (negative values, other
+ * numbers without a unit).
  */
 export function parseDurationText(text: string): number | undefined {
+  if (text.trim() === "0") {
+    return 0;
+  }
   const match = pattern.exec(text.trim());
   if (match === null) {
     return undefined;

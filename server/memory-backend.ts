@@ -18,7 +18,13 @@ export interface MemoryBackendOptions {
 
 /** Everything in this process: zero set-up, one instance, gone when it stops. */
 export function createMemoryBackend({ settings, clock, store, onError, onRateLimited }: MemoryBackendOptions): JobBackend {
-  const jobs = store ?? createMemoryJobStore();
+  const jobs =
+    store ?? createMemoryJobStore({
+      retentionMs: settings.jobRetentionMs,
+      idempotencyTtlMs: settings.idempotencyTtlMs,
+      maxEndedJobs: settings.maxEndedJobs,
+      clock,
+    });
   const runner = createTimerJobRunner({ store: jobs, clock, onError });
   return {
     store: jobs,

@@ -18,15 +18,45 @@ export interface ServiceSettings {
   maxBodyBytes: number;
   /** The most long waits and watches one caller may hold at once; more are RESOURCE_EXHAUSTED. @default 500 */
   maxWaitsPerCaller: number;
-  /** How long an ended job is kept by the Redis store, in ms; 0 keeps it for ever. @default 86_400_000 */
+  /** How long an ended job is kept (by either store), counted from its end, in ms; 0 keeps it for ever. @default 86_400_000 */
   jobRetentionMs: number;
-  /** How long the Redis store remembers a request_id for idempotent creates, in ms. @default 86_400_000 */
+  /** How long the store (either) remembers a request_id for idempotent creates, counted from the create, in ms. @default 86_400_000 */
   idempotencyTtlMs: number;
   /**
    * The most long waits and watches held at once by all callers; holding one more answers the
    * oldest early with its unchanged job (a watch ends with RESOURCE_EXHAUSTED). @default 10_000
    */
   maxHeldWaits: number;
+  /**
+   * The most ended jobs (and request ids) the memory store holds: past it the oldest go before
+   * their JOB_RETENTION (IDEMPOTENCY_TTL), so memory stays bounded at any rate. Redis bounds
+   * itself (maxmemory). @default 100_000
+   */
+  maxEndedJobs: number;
+  /** ListJobs calls per second per caller; 0 = unlimited. @default 10 */
+  listRate: number;
+  /**
+   * The most streams one HTTP/2 connection may have open at once (SETTINGS_MAX_CONCURRENT_STREAMS);
+   * more are refused with REFUSED_STREAM, which clients retry. @default 1_000
+   */
+  maxStreamsPerConnection: number;
+  /** A connection with no request in flight is closed after this long, in ms. @default 65_000 */
+  idleTimeoutMs: number;
+  /**
+   * The longest a client may take to send a whole request (headers and body), in ms; slower ones
+   * are refused and their connection or stream closed. Held answers are not limited by it. @default 30_000
+   */
+  requestTimeoutMs: number;
+  /**
+   * How long, after SIGTERM, the port keeps answering (health NOT_SERVING, new JobService calls
+   * UNAVAILABLE, connections told to go) before it closes, so load balancers can drain, in ms. @default 0
+   */
+  shutdownGraceMs: number;
+  /**
+   * How long closing waits for answers in flight once the grace is over; connections still busy
+   * then (a stuck upload, a dead peer) are cut, in ms. @default 5_000
+   */
+  drainTimeoutMs: number;
 }
 
 /** The defaults of ServiceSettings, in one place. */
@@ -41,6 +71,13 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   jobRetentionMs: 86_400_000,
   idempotencyTtlMs: 86_400_000,
   maxHeldWaits: 10_000,
+  maxEndedJobs: 100_000,
+  listRate: 10,
+  maxStreamsPerConnection: 1_000,
+  idleTimeoutMs: 65_000,
+  requestTimeoutMs: 30_000,
+  shutdownGraceMs: 0,
+  drainTimeoutMs: 5_000,
 });
 
 /** What buildServer takes: settings (defaults filled in) and the parts a caller may supply. */
@@ -73,6 +110,14 @@ export interface ServerOptions extends Partial<ServiceSettings> {
    * key sees only its own jobs. Empty: no keys, open to all, as one shared space. @default []
    */
   apiKeys?: readonly string[];
+  /**
+   * The proxies whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or proxy-addr's
+   * "loopback", "linklocal", "uniquelocal"): a call through them is the address they name. Empty:
+   * the caller is the peer address, whatever the header says. @default []
+   */
+  trustProxy?: readonly string[];
+  /** The origins browsers may call from (`https://app.example.com`); undefined: any. @default undefined */
+  corsOrigins?: readonly string[];
 }
 
 /** Copies `options` with every setting filled in and checked. */
@@ -88,6 +133,13 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
     jobRetentionMs: options.jobRetentionMs ?? SERVICE_DEFAULTS.jobRetentionMs,
     idempotencyTtlMs: options.idempotencyTtlMs ?? SERVICE_DEFAULTS.idempotencyTtlMs,
     maxHeldWaits: options.maxHeldWaits ?? SERVICE_DEFAULTS.maxHeldWaits,
+    maxEndedJobs: options.maxEndedJobs ?? SERVICE_DEFAULTS.maxEndedJobs,
+    listRate: options.listRate ?? SERVICE_DEFAULTS.listRate,
+    maxStreamsPerConnection: options.maxStreamsPerConnection ?? SERVICE_DEFAULTS.maxStreamsPerConnection,
+    idleTimeoutMs: options.idleTimeoutMs ?? SERVICE_DEFAULTS.idleTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_DEFAULTS.requestTimeoutMs,
+    shutdownGraceMs: options.shutdownGraceMs ?? SERVICE_DEFAULTS.shutdownGraceMs,
+    drainTimeoutMs: options.drainTimeoutMs ?? SERVICE_DEFAULTS.drainTimeoutMs,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value < 0) {
@@ -97,8 +149,10 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
   if (settings.faultRate > 1) {
     throw new RangeError(`faultRate must be from 0 to 1, got ${settings.faultRate}`);
   }
-  if (settings.maxHeldWaits < 1) {
-    throw new RangeError(`maxHeldWaits must be at least 1, got ${settings.maxHeldWaits}`);
+  for (const name of ["maxHeldWaits", "maxStreamsPerConnection", "idleTimeoutMs", "requestTimeoutMs"] as const) {
+    if (settings[name] < 1) {
+      throw new RangeError(`${name} must be at least 1, got ${settings[name]}`);
+    }
   }
   return settings;
 }

@@ -134,6 +134,77 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect((await store.list({ owner: otherOwner, limit: 10 })).jobs).toHaveLength(1);
     });
 
+    it("pages every job of an owner exactly once, newest first, while jobs end between pages", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const job = draftJob();
+        await store.create(job, i % 4 === 3 ? otherOwner : owner);
+        if (i % 4 !== 3) {
+          ids.push(job.id);
+        }
+      }
+      const seen: string[] = [];
+      let after: number | undefined;
+      let pages = 0;
+      do {
+        const page = await store.list({ owner, limit: 4, after });
+        seen.push(...page.jobs.map((job) => job.id));
+        after = page.next;
+        pages++;
+        // Ends a job on each side of the cursor: one already listed, one still to come.
+        const [listed, coming] = [seen[seen.length - 1], ids.find((id) => !seen.includes(id))];
+        for (const id of [listed, coming]) {
+          if (id !== undefined) {
+            await store.finish(id, { state: JobState.COMPLETED, at: Date.now() });
+          }
+        }
+      } while (after !== undefined);
+      expect(seen).toEqual([...ids].reverse());
+      expect(pages).toBe(3);
+    });
+
+    it("pages a state filter newest first without repeats while jobs leave and join the state", async () => {
+      const ids: string[] = [];
+      for (let i = 0; i < 10; i++) {
+        const job = draftJob();
+        await store.create(job, owner);
+        ids.push(job.id);
+      }
+      const newestFirst = [...ids].reverse();
+      // The newest is listed first, then ends: its position still continues the listing.
+      const first = await store.list({ owner, state: JobState.PENDING, limit: 3 });
+      expect(first.jobs.map((job) => job.id)).toEqual(newestFirst.slice(0, 3));
+      await store.finish(newestFirst[2]!, { state: JobState.CANCELLED, at: Date.now() });
+      await store.finish(newestFirst[4]!, { state: JobState.CANCELLED, at: Date.now() });
+      const second = await store.list({ owner, state: JobState.PENDING, limit: 3, after: first.next });
+      expect(second.jobs.map((job) => job.id)).toEqual([newestFirst[3], newestFirst[5], newestFirst[6]]);
+      const last = await store.list({ owner, state: JobState.PENDING, limit: 3, after: second.next });
+      expect(last.jobs.map((job) => job.id)).toEqual(newestFirst.slice(7));
+      expect(last.next).toBeUndefined();
+      const cancelled = await store.list({ owner, state: JobState.CANCELLED, limit: 1 });
+      expect(cancelled.jobs.map((job) => job.id)).toEqual([newestFirst[2]]);
+      const olderCancelled = await store.list({ owner, state: JobState.CANCELLED, limit: 1, after: cancelled.next });
+      expect(olderCancelled.jobs.map((job) => job.id)).toEqual([newestFirst[4]]);
+      expect(olderCancelled.next).toBeUndefined();
+    });
+
+    it("gives an empty page with no next for a filter that matches nothing, an unknown owner or a cursor past the oldest", async () => {
+      const jobs = [draftJob(), draftJob()];
+      for (const job of jobs) {
+        await store.create(job, owner);
+      }
+      expect(await store.list({ owner, state: JobState.ERROR, limit: 10 })).toEqual({ jobs: [] });
+      expect(await store.list({ owner: `nobody-${randomUUID()}`, limit: 10 })).toEqual({ jobs: [] });
+      const full = await store.list({ owner, limit: 2 });
+      expect(full.jobs).toHaveLength(2);
+      // A full page that ends the listing says so: no next to an empty page.
+      expect(full.next).toBeUndefined();
+      const one = await store.list({ owner, limit: 1 });
+      expect(await store.list({ owner, limit: 1, after: one.next })).toEqual({ jobs: [jobs[0]] });
+      // Positions start at 1, so nothing comes after it.
+      expect(await store.list({ owner, limit: 10, after: 1 })).toEqual({ jobs: [] });
+    });
+
     it("counts jobs by state as they are created and end", async () => {
       const before = await store.counts();
       const [a, b] = [draftJob(), draftJob()];
