@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
-import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from "prom-client";
+import { Counter, Gauge, Histogram, Registry } from "prom-client";
+import { processMetrics } from "./process-metrics.js";
 
 export interface ServerMetricsSources {
   /** How many long waits and watches are held now. */
@@ -9,11 +10,13 @@ export interface ServerMetricsSources {
 }
 
 /**
- * The server's Prometheus metrics (prom-client), in a registry of its own: served at /metrics.
- * Names and labels are listed in the README.
+ * The server's Prometheus metrics (prom-client), in a registry of its own, served at /metrics
+ * with the process's (shared by every server of the process). Names and labels are listed in
+ * the README.
  */
 export class ServerMetrics {
-  readonly registry = new Registry();
+  /** What /metrics serves: this server's metrics and the process's. */
+  readonly registry: Registry;
   private readonly rpcs: Counter<"method" | "code">;
   private readonly rpcSeconds: Histogram<"method">;
   private readonly wakes: Counter;
@@ -24,8 +27,8 @@ export class ServerMetrics {
   private readonly rpcTimings = new Map<string, { observe(value: number): void }>();
 
   constructor(sources: ServerMetricsSources) {
-    const registers = [this.registry];
-    collectDefaultMetrics({ register: this.registry });
+    const own = new Registry();
+    const registers = [own];
     new Gauge({
       name: "jobs",
       help: "Jobs the store knows, by state (with Redis: in all instances; ended jobs past their retention included)",
@@ -76,6 +79,7 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5, 30, 120],
       registers,
     });
+    this.registry = Registry.merge([processMetrics(), own]);
   }
 
   /** An RPC ended with `code` after `seconds`. `method` is "package.Service/Method". */
