@@ -26,6 +26,11 @@ export class JobListeners {
     return this.byJob.has(id);
   }
 
+  /** The ids of the jobs someone listens to now. */
+  ids(): string[] {
+    return [...this.byJob.keys()];
+  }
+
   /** Tells the listeners of `job`, those that were there when it was called. */
   tell(job: Job): void {
     const set = this.byJob.get(job.id);

@@ -8,8 +8,10 @@ export const SIMULATED_ERROR_MESSAGE = "the job failed as requested (should_erro
 /** Runs the simulated work of jobs: ends each pending job when its processing duration is over. */
 export interface JobRunner {
   /**
-   * Takes a new job before it is stored; once this resolves, the job will be finished through
-   * the store when its time comes (a job that was not stored, or has ended, is left alone).
+   * Takes a job once it is stored; once this resolves, the job will be finished through the
+   * store when its time comes (a job that has ended by then is left alone). Idempotent: starting
+   * a job that was started already schedules nothing more, so a retried create may call it again.
+   * Rejects when the job could not be scheduled; the caller may try again.
    */
   start(job: Job): Promise<void>;
   /** Stops running jobs in this process. Safe to call twice. */

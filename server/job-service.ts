@@ -192,23 +192,39 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         requestId,
         shouldError: req.shouldError,
       });
-      // Scheduled before it is stored: a job stored but never finished is the failure to avoid.
-      await runner.start(job);
       const result = await store.create(job, ownerOf(ctx));
+      const stored = result.job;
       if (!result.created) {
-        const earlier = result.job;
         const same =
-          earlier.shouldError === req.shouldError &&
-          readDuration(earlier.processingDuration, "processing_duration") === durationMs;
+          stored.shouldError === req.shouldError &&
+          readDuration(stored.processingDuration, "processing_duration") === durationMs;
         if (!same) {
           throw new ConnectError(
-            `request_id ${requestId} was used for a different request (job ${earlier.id})`,
+            `request_id ${requestId} was used for a different request (job ${stored.id})`,
             Code.AlreadyExists,
           );
         }
-        return create(CreateJobResponseSchema, { job: earlier });
       }
-      return create(CreateJobResponseSchema, { job });
+      // Stored first, then scheduled, so nothing is ever scheduled for a job never stored. A
+      // repeat whose job is still pending schedules it again (idempotent: a no-op when it is
+      // scheduled), so a create whose scheduling failed is mended by the client's retry with the
+      // same request_id. What remains is a job stored, not scheduled, and never retried: the
+      // instance that stored it still finishes it with its local timer, unless it stops before
+      // the job is due (the job then stays PENDING).
+      if (stored.state === JobState.PENDING) {
+        try {
+          await runner.start(stored);
+        } catch (error) {
+          throw new ConnectError(
+            `job ${stored.id} was stored but could not be scheduled; retry with the same request_id`,
+            Code.Unavailable,
+            undefined,
+            undefined,
+            error,
+          );
+        }
+      }
+      return create(CreateJobResponseSchema, { job: stored });
     },
 
     getStatus: (req, ctx) =>

@@ -16,7 +16,10 @@ import type {
 } from "./job-store.js";
 
 export interface RedisJobStoreOptions {
-  /** For commands; the store duplicates it once for its subscriber. Not closed by the store. */
+  /**
+   * For commands; the store duplicates it once for its subscriber. Not closed by the store. Its
+   * options decide how fast calls fail while Redis is away (see redis-backend.ts).
+   */
   redis: Redis;
   /** Put before every key and channel, so that several deployments can share one Redis. */
   prefix: string;
@@ -24,7 +27,10 @@ export interface RedisJobStoreOptions {
   idempotencyTtlMs: number;
   /** How long an ended job is kept, in ms; 0 keeps it for ever. */
   retentionMs: number;
-  /** Told about failures that no caller sees (the subscriber's). */
+  /**
+   * Told about failures that no caller sees: a subscription refused, a re-read for listeners
+   * that failed other than by Redis being away. Redis being away is not reported here.
+   */
   onError: (error: unknown) => void;
 }
 
@@ -79,6 +85,10 @@ type ScriptedRedis = Redis & {
  * and compare-and-set on the version. A change publishes the job's id on one channel; each
  * instance has one subscriber for it and re-reads the record for its local listeners, so the
  * record stays the truth and the message only a hint.
+ *
+ * Messages published while the subscriber is away are lost, so each time it subscribes again
+ * and each time the command connection is back, every job with local listeners is re-read and
+ * told (whether or not it changed: listeners compare versions).
  */
 export function createRedisJobStore(options: RedisJobStoreOptions): JobStore {
   return new RedisJobStore(options);
@@ -91,17 +101,37 @@ class RedisJobStore implements JobStore {
   private readonly listeners = new JobListeners();
   /** Re-reads under way, by job id; true when another change came in meanwhile. */
   private readonly refreshing = new Map<string, boolean>();
+  /** Whether the last attempt to subscribe failed, so that a run of failures is told once. */
+  private subscribeFailed = false;
+  /** Whether the subscriber has subscribed once: only later subscriptions follow a loss. */
+  private subscribedBefore = false;
+  /** Whether the command connection closed since it was last ready. */
+  private commandsLost = false;
   private closed = false;
+  private readonly onCommandsClose = (): void => {
+    this.commandsLost = true;
+  };
+  private readonly onCommandsReady = (): void => {
+    if (this.commandsLost) {
+      this.commandsLost = false;
+      this.rereadAll();
+    }
+  };
 
   constructor(private readonly options: RedisJobStoreOptions) {
     this.redis = options.redis as ScriptedRedis;
     this.redis.defineCommand("createJob", { numberOfKeys: 6, lua: createScript });
     this.redis.defineCommand("finishJob", { numberOfKeys: 4, lua: finishScript });
     this.channel = `${options.prefix}changes`;
-    this.subscriber = options.redis.duplicate();
-    this.subscriber.on("error", options.onError);
+    // Subscribed on each "ready" by subscribeAndReread, not by ioredis's own resubscription,
+    // so that the re-read comes after the subscription is in place.
+    this.subscriber = options.redis.duplicate({ autoResubscribe: false });
+    // Its losses are Redis being away, which the backend reports; it reconnects by itself.
+    this.subscriber.on("error", () => undefined);
     this.subscriber.on("message", (_channel: string, id: string) => this.changed(id));
-    this.subscriber.subscribe(this.channel).catch(options.onError);
+    this.subscriber.on("ready", () => void this.subscribeAndReread());
+    this.redis.on("close", this.onCommandsClose);
+    this.redis.on("ready", this.onCommandsReady);
   }
 
   async create(job: Job, owner: string): Promise<CreateResult> {
@@ -238,7 +268,42 @@ class RedisJobStore implements JobStore {
     }
     this.closed = true;
     this.listeners.clear();
-    await this.subscriber.quit().catch(() => undefined);
+    this.redis.off("close", this.onCommandsClose);
+    this.redis.off("ready", this.onCommandsReady);
+    // Not quit(): a subscriber has nothing to finish, and quit() waits for a Redis that may be away.
+    this.subscriber.disconnect();
+  }
+
+  /**
+   * Subscribes, and after a reconnection re-reads every job with local listeners: changes
+   * published while the subscriber was away were lost, and those after the subscription will
+   * be heard.
+   */
+  private async subscribeAndReread(): Promise<void> {
+    try {
+      await this.subscriber.subscribe(this.channel);
+    } catch (error) {
+      if (!this.closed) {
+        if (!this.subscribeFailed) {
+          this.options.onError(error);
+        }
+        this.subscribeFailed = true;
+        // Connected but not subscribed: reconnect, to try again on the next "ready".
+        this.subscriber.disconnect(true);
+      }
+      return;
+    }
+    this.subscribeFailed = false;
+    if (this.subscribedBefore) {
+      this.rereadAll();
+    }
+    this.subscribedBefore = true;
+  }
+
+  private rereadAll(): void {
+    for (const id of this.listeners.ids()) {
+      this.changed(id);
+    }
   }
 
   /** A change was published: re-read the job for its local listeners, once at a time per job. */
@@ -261,7 +326,11 @@ class RedisJobStore implements JobStore {
         this.listeners.tell(stored.job);
       }
     } catch (error) {
-      this.options.onError(error);
+      // Redis being away is not news: when the connection is back, every listened job is
+      // re-read. (A command that timed out on a connection that stayed up is not read again.)
+      if (!(error instanceof ConnectError && error.code === Code.Unavailable)) {
+        this.options.onError(error);
+      }
     }
     const again = this.refreshing.get(id) === true;
     this.refreshing.delete(id);
@@ -283,12 +352,15 @@ class RedisJobStore implements JobStore {
     return `${this.options.prefix}owner:${owner}:${state === undefined ? "all" : JobState[state]}`;
   }
 
-  /** Redis failures reach callers as UNAVAILABLE: the store is away, and a retry may succeed. */
+  /**
+   * Redis failures reach callers as UNAVAILABLE: the store is away, and a retry may succeed.
+   * The driver's message (host names, its internals) stays in the cause, for the log.
+   */
   private async guard<T>(pending: Promise<T>): Promise<T> {
     try {
       return await pending;
     } catch (error) {
-      throw new ConnectError(`the job store is unavailable: ${String((error as Error).message)}`, Code.Unavailable, undefined, undefined, error);
+      throw new ConnectError("the job store is unavailable", Code.Unavailable, undefined, undefined, error);
     }
   }
 }
