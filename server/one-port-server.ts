@@ -1,36 +1,93 @@
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
-import http2, {
-  type Http2ServerRequest,
-  type Http2ServerResponse,
-  type Http2Session,
-  type ServerHttp2Stream,
-} from "node:http2";
+import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
+import { guardHttp2Sessions, PING_INTERVAL_MS } from "./http2-sessions.js";
 
 /** The first bytes of every HTTP/2 connection made with prior knowledge (RFC 9113, 3.4). */
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
+/** The longest a new connection may take to send its first request's headers, in ms. */
+const HEADERS_TIMEOUT_MS = 10_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
 /** Takes an HTTP/2 stream as it arrives and returns true, or returns false to leave it to `handler`. */
 export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
 
+export interface OnePortServerOptions {
+  /** Serves HTTP/1.1 requests, and the HTTP/2 streams `onStream` leaves (as compatibility requests). */
+  handler: Handler;
+  /** Sees each HTTP/2 stream first. @default takes none */
+  onStream?: StreamHandler;
+  /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 connection. */
+  maxStreamsPerConnection: number;
+  /** A connection with no request in flight is closed after this long, in ms. */
+  idleTimeoutMs: number;
+  /** The longest a client may take to send a whole request, in ms. */
+  requestTimeoutMs: number;
+  /** HTTP/2 paths whose request stays open for the whole call (bidirectional streams): no request timeout. */
+  isOpenEnded?: (path: string) => boolean;
+  /** How often an HTTP/2 connection with open streams is pinged, in ms. @default PING_INTERVAL_MS */
+  pingIntervalMs?: number;
+  /** An unanswered ping ends its connection after this long, in ms. @default PING_TIMEOUT_MS */
+  pingTimeoutMs?: number;
+}
+
+/** A server speaking HTTP/1.1 and HTTP/2 on one port, and the switches closing needs. */
+export interface OnePortServer {
+  /** The listening server, as Fastify's serverFactory returns it. */
+  readonly server: http.Server;
+  /**
+   * From now on, asks every client to go once its requests in flight are answered: HTTP/1.1
+   * answers carry `Connection: close`, idle keep-alive sockets close, HTTP/2 sessions get GOAWAY
+   * (new ones after their first stream). The port still answers meanwhile.
+   */
+  drain(): void;
+  /** Cuts every connection now, whatever it has in flight. */
+  destroyConnections(): void;
+}
+
 /**
  * An HTTP server that speaks HTTP/1.1 and HTTP/2 cleartext (prior knowledge) on one port: each
  * new connection's first bytes tell which, and the connection goes to an HTTP/1.1 or an HTTP/2
- * server that share `handler`. Returned as the HTTP/1.1 server, which owns the listening socket,
- * so Fastify listens, closes and reports its address as usual; closing also ends the HTTP/2
- * sessions (GOAWAY, letting their open streams finish).
+ * server that share the handler. The HTTP/1.1 server owns the listening socket, so Fastify
+ * listens, closes and reports its address as usual; closing also ends the HTTP/2 sessions.
+ *
+ * Both protocols are bounded alike: requests must arrive within the request timeout, connections
+ * with nothing in flight close after the idle timeout, dead peers are found (TCP keepalive, and
+ * HTTP/2 pings while streams are open), and an HTTP/2 connection has at most
+ * `maxStreamsPerConnection` streams open.
  *
  * HTTP/2 streams go to `onStream` first, as raw streams; those it does not take become HTTP/2
  * compatibility requests and responses for `handler`.
- *
- * Use it as Fastify's `serverFactory`.
  */
-export function createOnePortServer(handler: Handler, onStream: StreamHandler = () => false): http.Server {
-  const h1 = http.createServer(handler);
-  const h2 = http2.createServer({});
+export function createOnePortServer(options: OnePortServerOptions): OnePortServer {
+  const { handler, onStream = () => false } = options;
+  let draining = false;
+  const h1 = http.createServer(
+    {
+      requestTimeout: options.requestTimeoutMs,
+      headersTimeout: Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs),
+      keepAliveTimeout: options.idleTimeoutMs,
+      // How often Node checks the two timeouts above (its default, 30 s, would double them).
+      connectionsCheckingInterval: 1_000,
+    },
+    (req, res) => {
+      if (draining) {
+        // Answered, then closed: the client's next request opens a connection elsewhere.
+        res.shouldKeepAlive = false;
+      }
+      handler(req, res);
+    },
+  );
+  const h2 = http2.createServer({ settings: { maxConcurrentStreams: options.maxStreamsPerConnection } });
+  const sessions = guardHttp2Sessions(h2, {
+    idleTimeoutMs: options.idleTimeoutMs,
+    requestTimeoutMs: options.requestTimeoutMs,
+    isOpenEnded: options.isOpenEnded === undefined ? undefined : (_stream, path) => options.isOpenEnded?.(path) === true,
+    pingIntervalMs: options.pingIntervalMs,
+    pingTimeoutMs: options.pingTimeoutMs,
+  });
   // Never listens: it only turns the streams that `onStream` leaves into compatibility requests
   // and responses (Fastify's handler and connect-node both take those).
   const compat = http2.createServer({}, handler as unknown as Http2Handler);
@@ -39,19 +96,20 @@ export function createOnePortServer(handler: Handler, onStream: StreamHandler = 
       compat.emit("stream", stream, headers, flags, rawHeaders);
     }
   });
-  const sessions = new Set<Http2Session>();
-  h2.on("session", (session) => {
-    sessions.add(session);
-    session.once("close", () => sessions.delete(session));
-  });
 
+  /** Connections whose first bytes have not come yet. */
+  const undecided = new Set<Socket>();
   const serveH1 = h1.listeners("connection")[0] as (socket: Socket) => void;
   h1.removeAllListeners("connection");
   h1.on("connection", (socket: Socket) => {
     // The HTTP/1.1 server keeps sockets half-open after the peer's FIN; an HTTP/2 session on
     // such a socket would never learn that its caller died, and would hold its waits.
     socket.allowHalfOpen = false;
-    sniff(socket, (isHttp2) => {
+    // A held answer sends nothing for a while: TCP keepalive finds a peer that vanished.
+    socket.setKeepAlive(true, PING_INTERVAL_MS);
+    undecided.add(socket);
+    sniff(socket, Math.min(HEADERS_TIMEOUT_MS, options.requestTimeoutMs), (isHttp2) => {
+      undecided.delete(socket);
       if (isHttp2) {
         // The HTTP/2 session reads the bytes put back itself; resuming here would lose them.
         h2.emit("connection", socket);
@@ -60,31 +118,43 @@ export function createOnePortServer(handler: Handler, onStream: StreamHandler = 
         socket.resume();
       }
     });
+    socket.once("close", () => undecided.delete(socket));
   });
 
   const closeH1 = h1.close.bind(h1);
   h1.close = (callback?: (error?: Error) => void) => {
-    for (const session of sessions) {
-      session.close();
-    }
+    sessions.drain();
+    sessions.stop();
     return closeH1(callback);
   };
   const closeIdleH1 = h1.closeIdleConnections.bind(h1);
   h1.closeIdleConnections = () => {
     closeIdleH1();
-    for (const session of sessions) {
-      // A session with no open stream is idle; close() sends GOAWAY and waits for open streams.
-      session.close();
+    // A session with no open stream is idle; close() sends GOAWAY and waits for open streams.
+    sessions.drain();
+  };
+  const closeAllH1 = h1.closeAllConnections.bind(h1);
+  const destroyConnections = (): void => {
+    closeAllH1();
+    sessions.destroyAll();
+    for (const socket of undecided) {
+      socket.destroy();
     }
   };
-  return h1;
+  h1.closeAllConnections = destroyConnections;
+  return {
+    server: h1,
+    drain() {
+      draining = true;
+      closeIdleH1();
+      sessions.drain();
+    },
+    destroyConnections,
+  };
 }
 
-/** How long a new connection may stay silent before it is dropped. */
-const FIRST_BYTES_TIMEOUT_MS = 30_000;
-
 /** Reads until the first bytes show HTTP/2's preface or not, then puts them back and decides. */
-function sniff(socket: Socket, decide: (isHttp2: boolean) => void): void {
+function sniff(socket: Socket, timeoutMs: number, decide: (isHttp2: boolean) => void): void {
   let seen: Buffer = Buffer.alloc(0);
   // Until a server owns the socket, its errors and silence are ours to handle.
   const onError = (): void => {
@@ -94,7 +164,7 @@ function sniff(socket: Socket, decide: (isHttp2: boolean) => void): void {
     socket.destroy();
   };
   socket.on("error", onError);
-  socket.setTimeout(FIRST_BYTES_TIMEOUT_MS, onTimeout);
+  socket.setTimeout(timeoutMs, onTimeout);
   const onData = (chunk: Buffer): void => {
     seen = seen.length === 0 ? chunk : Buffer.concat([seen, chunk]);
     const length = Math.min(seen.length, PREFACE.length);
