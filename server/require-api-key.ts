@@ -1,6 +1,5 @@
 import { createHash, timingSafeEqual } from "node:crypto";
-import { Code, ConnectError, type HandlerContext } from "@connectrpc/connect";
-import { callerKey, ownerKey } from "./caller.js";
+import { Code, ConnectError } from "@connectrpc/connect";
 
 /** How many hex digits of a key's SHA-256 name it (48 bits: no collisions among a server's keys). */
 const KEY_ID_LENGTH = 12;
@@ -26,30 +25,17 @@ function presentedKey(authorization: string | null, xApiKey: string | null): str
 }
 
 /**
- * A request gate (connect's `requestGate`: it runs before the request body is read) that lets
- * through only calls presenting one of `keys`, and makes the key's id both the caller (rate
- * limits, per-caller caps) and the owner (which jobs the call sees). Other calls end with
- * UNAUTHENTICATED and `www-authenticate: Bearer`.
+ * The API key check, apart from any transport: given a request's `authorization` and
+ * `x-api-key` headers, the id of the valid key presented (see apiKeyId), else UNAUTHENTICATED
+ * with `www-authenticate: Bearer`.
  *
  * Keys are compared as SHA-256 digests (the configured ones hashed once, here) with
  * timingSafeEqual against every key, with no early exit, so the time taken does not tell how
  * much of a key was right, nor which key matched.
  */
-export function requireApiKey(keys: readonly string[]): (ctx: HandlerContext) => void {
-  const identify = createApiKeyCheck(keys);
-  return (ctx) => {
-    const id = identify(ctx.requestHeader.get("authorization"), ctx.requestHeader.get("x-api-key"));
-    ctx.values.set(callerKey, id).set(ownerKey, id);
-  };
-}
-
-/**
- * The check behind requireApiKey, apart from any transport: given a request's `authorization`
- * and `x-api-key` headers, the id of the valid key presented, else UNAUTHENTICATED.
- */
 export function createApiKeyCheck(keys: readonly string[]): (authorization: string | null, xApiKey: string | null) => string {
   if (keys.length === 0 || keys.some((key) => key === "")) {
-    throw new RangeError("requireApiKey needs at least one key, and no empty key");
+    throw new RangeError("createApiKeyCheck needs at least one key, and no empty key");
   }
   const digests = keys.map(sha256);
   return (authorization, xApiKey) => {
