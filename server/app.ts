@@ -1,44 +1,39 @@
 import fastifyCors from "@fastify/cors";
-import { Code, cors as connectCors, createContextValues } from "@connectrpc/connect";
-import { fastifyConnectPlugin } from "@connectrpc/connect-fastify";
-import fastify, { type FastifyInstance } from "fastify";
-import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ContextValues, createContextValues } from "@connectrpc/connect";
+import type { Http2ServerRequest } from "node:http2";
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import { descriptorSet } from "../gen/descriptor_set.js";
+import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
+import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
-import { callerKey } from "./caller.js";
-import { createCallPolicy } from "./call-policy.js";
+import { type CallPolicy, createCallPolicy, type RequestHeaders } from "./call-policy.js";
+import { callerKey, ownerKey } from "./caller.js";
+import { connectRoutes } from "./connect-routes.js";
+import { createCorsPolicy } from "./cors-policy.js";
+import { EvictionBackoff } from "./eviction-backoff.js";
 import { createHealthService } from "./grpc-health.js";
 import { registerReflection } from "./grpc-reflection.js";
 import { HeldWaits } from "./held-waits.js";
 import { createInFlightRequests } from "./in-flight-requests.js";
+import { untilAvailable } from "./job-backend.js";
 import { createJobService } from "./job-service.js";
+import { createLeanGetStatus } from "./lean-get-status.js";
 import { createMemoryBackend } from "./memory-backend.js";
+import { createOnePortServer, type OnePortServer } from "./one-port-server.js";
+import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
+import { protocolErrorAnswer } from "./protocol-error.js";
+import { createRedisBackend } from "./redis-backend.js";
 import { rpcMetrics } from "./rpc-metrics.js";
 import { ServerMetrics } from "./server-metrics.js";
-import { createOnePortServer } from "./one-port-server.js";
-import { DEFAULT_PAGE_DIR, pageRoutes } from "./page-routes.js";
-import { createRedisBackend } from "./redis-backend.js";
-import { createLeanGetStatus } from "./lean-get-status.js";
-import { requireApiKey } from "./require-api-key.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 
-/** The longest close() waits for answers in flight before it closes their connections anyway. */
-const DRAIN_TIMEOUT_MS = 5_000;
-
 const GET_STATUS_METHOD = `${JobService.typeName}/${JobService.method.getStatus.name}`;
-
-/** Headers a browser may read from our answers: Connect's, gRPC-Web's and the rate-limit hint. */
-const exposedHeaders = [...connectCors.exposedHeaders, "Retry-After"];
-
-/** The CORS headers @fastify/cors puts on every answer, for the answers that bypass Fastify. */
-function corsHeaders(origin: string | null): Record<string, string> {
-  const headers: Record<string, string> = { vary: "Origin" };
-  if (origin !== null) {
-    headers["access-control-allow-origin"] = origin;
-  }
-  headers["access-control-expose-headers"] = exposedHeaders.join(", ");
-  return headers;
-}
+/** Evictions are logged at most this often, with their count since the last line. */
+const EVICTION_LOG_INTERVAL_MS = 10_000;
+/** The longest start waits for its backend (Redis) to be reached; it starts NOT_SERVING after. */
+const BACKEND_WAIT_MS = 1_000;
 
 /**
  * Builds the job server: JobService over Connect, gRPC and gRPC-Web on one port (HTTP/1.1 and
@@ -49,23 +44,39 @@ function corsHeaders(origin: string | null): Record<string, string> {
 export function buildServer(options: ServerOptions = {}): FastifyInstance {
   const settings = resolveServiceSettings(options);
   const clock = options.clock ?? Date;
+  const evictionBackoff = new EvictionBackoff({ maxMs: settings.maxWaitMs, random: options.random });
+  let evictionsLogged = 0;
+  let evictionLoggedAt = -Infinity;
   const heldWaits =
     options.heldWaits ??
     new HeldWaits({
       maxPerCaller: settings.maxWaitsPerCaller,
       maxTotal: settings.maxHeldWaits,
-      // Counted in the metrics and in the log, with a running total.
+      // Counted in the metrics; in the log once in a while, however many there are.
       onEvict: ({ held, total }) => {
+        evictionBackoff.record();
         metrics.evicted();
-        app.log.warn({ heldWaits: held, evictions: total }, "at MAX_HELD_WAITS: answered the oldest held wait early");
+        if (performance.now() - evictionLoggedAt >= EVICTION_LOG_INTERVAL_MS) {
+          app.log.warn(
+            { heldWaits: held, evictions: total, since: total - evictionsLogged, pollHintMs: evictionBackoff.levelMs() },
+            "at MAX_HELD_WAITS: answering the oldest held waits early",
+          );
+          evictionsLogged = total;
+          evictionLoggedAt = performance.now();
+        }
       },
     });
-  const apiKeys = options.apiKeys ?? [];
   const inFlight = createInFlightRequests();
   const health = createHealthService({
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
   });
-  const policy = createCallPolicy({ apiKeys, faultRate: settings.faultRate, random: options.random });
+  const policy = createCallPolicy({
+    apiKeys: options.apiKeys ?? [],
+    faultRate: settings.faultRate,
+    trustProxy: options.trustProxy,
+    random: options.random,
+  });
+  const cors = createCorsPolicy(options.corsOrigins);
 
   const metrics = new ServerMetrics({ heldWaits: () => heldWaits.size, jobCounts: () => backend.store.counts() });
   const onRateLimited = (limit: string): void => metrics.rateLimited(limit);
@@ -76,6 +87,23 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     options.redis !== undefined && options.store === undefined
       ? createRedisBackend({ ...options.redis, settings, clock, onError, onRateLimited })
       : createMemoryBackend({ settings, clock, store: options.store, onError, onRateLimited });
+  // While the backend is away (Redis down) health says NOT_SERVING, and the log says so once.
+  const serving = (available: boolean): void => {
+    const status = available ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
+    health.setStatus("", status);
+    health.setStatus(JobService.typeName, status);
+  };
+  if (backend.availability !== undefined) {
+    serving(backend.availability.available);
+    backend.availability.onChange((available) => {
+      serving(available);
+      if (available) {
+        app.log.info("job backend available");
+      } else {
+        app.log.warn("job backend unavailable: calls fail with UNAVAILABLE until it is back");
+      }
+    });
+  }
   const service = createJobService({
     store: backend.store,
     runner: backend.runner,
@@ -84,14 +112,14 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     maxWaitMs: settings.maxWaitMs,
     maxJobDurationMs: settings.maxJobDurationMs,
     heldWaits,
+    evictedHintMs: () => evictionBackoff.hintMs(),
     onWake: (job) => metrics.wake(Date.now() - (job.updateTime === undefined ? Date.now() : timestampMs(job.updateTime))),
   });
   const lean = createLeanGetStatus({
     getStatus: service.getStatus,
-    identify: policy.identify,
     admit: policy.admit,
     readMaxBytes: settings.maxBodyBytes,
-    commonHeaders: corsHeaders,
+    commonHeaders: cors.headers,
     // GetStatus is most of the traffic: its answers are logged at debug (errors at info).
     onAnswered: (code, startedAt) => {
       const ms = performance.now() - startedAt;
@@ -105,70 +133,122 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   });
   const leanOn = options.leanGetStatus !== false;
 
+  let onePort: OnePortServer | undefined;
   const app = fastify({
     logger: options.logger ?? false,
     bodyLimit: settings.maxBodyBytes,
+    // Closing answers in each caller's protocol (UNAVAILABLE, NOT_SERVING), not with Fastify's 503 page.
+    return503OnClosing: false,
+    // A URL Fastify cannot read still gets an answer in the caller's protocol.
+    frameworkErrors: (error, request, reply) => {
+      // Before any hook: the CORS headers are not on the reply yet.
+      const origin = request.headers.origin;
+      void reply.headers(cors.headers(typeof origin === "string" ? origin : null));
+      answerError(request, reply, new ConnectError(`the request cannot be read: ${error.message}`, Code.InvalidArgument));
+    },
     // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
     // GetStatus in its common forms takes a lean path (same wire protocol) before Fastify.
-    serverFactory: (handler) =>
-      leanOn
-        ? createOnePortServer(inFlight.wrap(lean.http1(handler)), (stream, headers) => {
-            const taken = lean.http2(stream, headers);
-            if (taken) {
-              inFlight.track(stream);
+    serverFactory: (handler) => {
+      onePort = createOnePortServer({
+        handler: inFlight.wrap(leanOn ? lean.http1(handler) : handler),
+        onStream: leanOn
+          ? (stream, headers) => {
+              const taken = lean.http2(stream, headers);
+              if (taken) {
+                inFlight.track(stream);
+              }
+              return taken;
             }
-            return taken;
-          })
-        : createOnePortServer(inFlight.wrap(handler)),
-  });
-  void app.register(fastifyCors, {
-    origin: true,
-    methods: [...connectCors.allowedMethods],
-    allowedHeaders: [...connectCors.allowedHeaders, "Authorization", "X-Api-Key"],
-    exposedHeaders,
-    maxAge: 7200,
-  });
-  // In its own scope: the plugin replaces the body parsers of the scope it is registered in.
-  void app.register(fastifyConnectPlugin, {
-    routes: (router) => {
-      // Refusal while closing and injected faults are JobService's: health must keep answering
-      // (NOT_SERVING while closing) and reflection must keep describing the server.
-      router.service(JobService, service.impl, {
-        // With API keys, only calls presenting one get in (checked before the body is read), and
-        // the key's id replaces the peer address as caller and owner. Health and reflection stay open.
-        requestGate: apiKeys.length > 0 ? requireApiKey(apiKeys) : undefined,
-        // These replace the router's interceptors for this service, so the metrics come again.
-        interceptors: [
-          rpcMetrics(metrics),
-          (next) => (req) => {
-            policy.admit();
-            return next(req);
-          },
-        ],
+          : undefined,
+        maxStreamsPerConnection: settings.maxStreamsPerConnection,
+        idleTimeoutMs: settings.idleTimeoutMs,
+        requestTimeoutMs: settings.requestTimeoutMs,
+        // Reflection is one bidirectional stream that a tool keeps open while it works.
+        isOpenEnded: (path) => path.startsWith("/grpc.reflection."),
       });
+      return onePort.server;
+    },
+  });
+  void app.register(fastifyCors, cors.fastifyOptions);
+  // In its own scope: it replaces the body parsers of the scope it is registered in.
+  void app.register(connectRoutes, {
+    routes: (router) => {
+      router.service(JobService, service.impl);
       router.service(Health, health.impl);
-      registerReflection(router, [JobService, Health]);
+      // Error details travel packed in a google.rpc.Status, which no method names: listed here so
+      // that clients resolve them; the descriptor set adds the proto comments.
+      registerReflection(router, [JobService, Health], {
+        alsoDescribe: [file_google_rpc_error_details, file_google_rpc_status],
+        descriptorSet,
+      });
     },
     readMaxBytes: settings.maxBodyBytes,
     interceptors: [rpcMetrics(metrics)],
-    // The peer address is the caller (the owner stays "", one shared space) unless API keys are on.
-    contextValues: (req) => createContextValues().set(callerKey, req.ip),
+    // JobService calls pass the call policy (closing, API keys, faults); health and reflection stay open.
+    admit: (request, rpcService) => (rpcService === JobService ? admitted(policy, request) : createContextValues()),
+    onRefused: (method, error, startedAt) =>
+      metrics.rpc(`${method.parent.typeName}/${method.name}`, error.code, (performance.now() - startedAt) / 1000),
   });
   void app.register(pageRoutes, { dir: options.pageDir ?? DEFAULT_PAGE_DIR });
   app.get("/metrics", async (_request, reply) => {
     void reply.type(metrics.registry.contentType);
     return metrics.registry.metrics();
   });
+  // No route: an unknown service or method, answered in the caller's protocol.
+  app.setNotFoundHandler((request, reply) => {
+    const path = request.url.split("?")[0] ?? "";
+    answerError(request, reply, new ConnectError(`no service or method at ${path}`, Code.Unimplemented), 404);
+  });
 
-  // Held waits and watches answer now; once their answers are out, the connections are idle
-  // and Fastify's close ends them instead of waiting for their keep-alive to run out.
+  // Held waits and watches answer now, new calls are refused, and clients are told to go; after
+  // SHUTDOWN_GRACE (load balancers see NOT_SERVING) and the answers in flight (up to
+  // DRAIN_TIMEOUT), whatever is still connected is cut, so close() always ends.
   app.addHook("preClose", async () => {
     health.shutdown();
     policy.close();
     heldWaits.releaseAll();
-    await inFlight.drained(DRAIN_TIMEOUT_MS);
+    onePort?.drain();
+    if (settings.shutdownGraceMs > 0) {
+      await new Promise((resolve) => setTimeout(resolve, settings.shutdownGraceMs));
+    }
+    await inFlight.drained(settings.drainTimeoutMs);
+    onePort?.destroyConnections();
   });
   // Stops taking work; on Redis, jobs not yet finished stay there for the other instances.
   app.addHook("onClose", () => backend.close());
+  app.addHook("onReady", () => untilAvailable(backend.availability, BACKEND_WAIT_MS));
   return app;
+}
+
+/** The context values of an admitted JobService call: who calls, and whose jobs it sees. */
+function admitted(policy: CallPolicy, request: FastifyRequest): ContextValues {
+  const headers: RequestHeaders = {
+    header(name) {
+      const value = request.headers[name];
+      return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
+    },
+  };
+  const { caller, owner } = policy.admit(headers, request.raw.socket.remoteAddress);
+  return createContextValues().set(callerKey, caller).set(ownerKey, owner);
+}
+
+function answerError(request: FastifyRequest, reply: FastifyReply, error: ConnectError, httpStatus?: number): void {
+  const contentType = request.headers["content-type"];
+  const answer = protocolErrorAnswer(typeof contentType === "string" ? contentType : undefined, error, httpStatus);
+  const raw = request.raw as FastifyRequest["raw"] | Http2ServerRequest;
+  if (answer.body === undefined && "stream" in raw) {
+    // gRPC's trailers-only answer: one HEADERS frame that ends the stream, which Fastify's reply
+    // over the HTTP/2 compatibility API does not write (it ends with an empty DATA frame).
+    const headers: Record<string, string | number | string[]> = { ":status": answer.status, ...answer.headers };
+    for (const [name, value] of Object.entries(reply.getHeaders())) {
+      if (value !== undefined && headers[name] === undefined) {
+        headers[name] = typeof value === "number" ? String(value) : value;
+      }
+    }
+    void reply.hijack();
+    raw.stream.respond(headers, { endStream: true });
+    raw.resume();
+    return;
+  }
+  void reply.code(answer.status).headers(answer.headers).send(answer.body === undefined ? undefined : Buffer.from(answer.body));
 }

@@ -22,6 +22,7 @@ import type { JobStore } from "./job-store.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
 import type { RateLimits } from "./rate-limits.js";
+import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
 import { retryLaterError } from "./retry-later-error.js";
 import {
   readDuration,
@@ -56,11 +57,6 @@ function hintDuration(ms: number): Duration {
 const FULL_RETRY_DELAY_MS = 1_000;
 /** next_poll_after of waits answered because the server is closing: give it time to go. */
 const CLOSING_POLL_HINT_MS = 1_000;
-/**
- * next_poll_after of waits answered early to make room under MAX_HELD_WAITS, and the retry delay
- * of watches ended for it: the server is holding all the waits it can, so do not wait again at once.
- */
-export const EVICTED_POLL_HINT_MS = 1_000;
 
 export interface JobServiceOptions {
   store: JobStore;
@@ -73,6 +69,12 @@ export interface JobServiceOptions {
   maxJobDurationMs: number;
   /** The held long waits and watches; released all at once when the server closes. */
   heldWaits: HeldWaits;
+  /**
+   * next_poll_after of a wait answered early to make room under MAX_HELD_WAITS, and the retry
+   * delay of a watch ended for it, in ms: the server holds all the waits it can, so not at once.
+   * @default EVICTED_POLL_HINT_MS
+   */
+  evictedHintMs?: () => number;
   /** Told of each held wait or watch answered because its job changed, with the job. */
   onWake?: (job: Job) => void;
 }
@@ -101,6 +103,7 @@ export interface JobServiceParts {
 /** The JobService handlers over a store, a runner and rate limits. */
 export function createJobService(options: JobServiceOptions): JobServiceParts {
   const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits, onWake } = options;
+  const evictedHintMs = options.evictedHintMs ?? (() => EVICTED_POLL_HINT_MS);
 
   /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
   async function readJob(jobId: string, owner: string): Promise<Job> {
@@ -128,7 +131,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       case "closing":
         return CLOSING_POLL_HINT_MS;
       case "evicted":
-        return EVICTED_POLL_HINT_MS;
+        return evictedHintMs();
       default:
         // After a held wait that changed or ran its time, the caller may wait again at once.
         return 0;
@@ -263,7 +266,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         const waited = await waitForChange(store, job, known, { holdMs: hold, presence, heldWaits, caller });
         if (waited.end === "evicted") {
           // Ended to make room for a newer wait: the client resumes from `known` after the hint.
-          throw retryLaterError("this server holds as many waits as it can; resume the watch later", EVICTED_POLL_HINT_MS);
+          throw retryLaterError("this server holds as many waits as it can; resume the watch later", evictedHintMs());
         }
         job = waited.job;
         if (waited.end === "changed") {
@@ -290,6 +293,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       const state = readStateFilter(req.state);
       const limit = readPageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const after = decodePageToken(req.pageToken, state);
+      await limits.list(callerOf(ctx));
       const page = await store.list({ owner: ownerOf(ctx), state, limit, after });
       return create(ListJobsResponseSchema, {
         jobs: page.jobs,

@@ -1,14 +1,17 @@
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
-import type { Readable } from "node:stream";
-import { fromBinary, fromJsonString } from "@bufbuild/protobuf";
+import { isUtf8 } from "node:buffer";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { type Compression, compressionNegotiate, mergeNonProtocolHeaders } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { bodyLimit, ENVELOPE_HEADER_BYTES } from "./body-limit.js";
+import type { Admission, RequestHeaders } from "./call-policy.js";
 import type { GetStatus, StatusCall } from "./job-service.js";
+import { COMPRESSED_FLAG, compressedWithoutEncoding, parseMessage } from "./parse-message.js";
+import { readBody } from "./read-body.js";
 import type { Presence } from "./presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
@@ -21,18 +24,10 @@ const COMPRESS_MIN_BYTES = 1024;
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
 const compressions: Compression[] = [compressionGzip, compressionBrotli];
 
-/** A request's headers. */
-export interface RequestHeaders {
-  /** One request header (lower-case name); several values are joined as HTTP joins them. */
-  header(name: string): string | null;
-}
-
 export interface LeanGetStatusOptions {
   getStatus: GetStatus;
-  /** Who calls, from the request's headers and peer; throws UNAUTHENTICATED without a valid key. */
-  identify: (request: RequestHeaders, peer: string) => { caller: string; owner: string };
-  /** Throws when the call may not run (the server is closing; an injected fault). */
-  admit: () => void;
+  /** Who calls and whether the call may run (the call policy), before the body is read. */
+  admit: (request: RequestHeaders, peer: string | undefined) => Admission;
   readMaxBytes: number;
   /** Headers every answer carries, as the rest of the server's answers do (CORS). */
   commonHeaders: (origin: string | null) => Record<string, string>;
@@ -42,10 +37,18 @@ export interface LeanGetStatusOptions {
 
 /** One request and its answer, whichever HTTP API carries them. */
 interface Exchange extends RequestHeaders {
-  readonly peer: string;
+  readonly peer: string | undefined;
   readonly presence: Presence;
-  readBody(limit: number): Promise<Uint8Array>;
-  /** Sends the whole answer: status, headers, an optional body and optional trailers. */
+  /**
+   * The whole body, up to `limit` bytes: past it, or past a declared length above it,
+   * RESOURCE_EXHAUSTED (reading stops: the rest is not wanted); a caller that leaves mid-way
+   * rejects it too.
+   */
+  readBody(limit: number, readMaxBytes: number): Promise<Uint8Array>;
+  /**
+   * Sends the whole answer: status, headers, an optional body and optional trailers. When the
+   * request was not read to its end, the client is told to stop sending once the answer is out.
+   */
   send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void;
 }
 
@@ -70,7 +73,7 @@ export function createLeanGetStatus(options: LeanGetStatusOptions): {
       if (kind === undefined) {
         next(req, res);
       } else {
-        void serve(options, kind, new Http1Exchange(req, res));
+        serve(options, kind, new Http1Exchange(req, res)).catch(ignore);
       }
     },
     http2: (stream, headers) => {
@@ -78,7 +81,7 @@ export function createLeanGetStatus(options: LeanGetStatusOptions): {
       if (kind === undefined) {
         return false;
       }
-      void serve(options, kind, new Http2Exchange(stream, headers));
+      serve(options, kind, new Http2Exchange(stream, headers)).catch(ignore);
       return true;
     },
   };
@@ -108,18 +111,18 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
   const acceptName = grpc ? "grpc-accept-encoding" : "accept-encoding";
   const compression = compressionNegotiate(compressions, null, exchange.header(acceptName), acceptName).response;
   const headers = options.commonHeaders(exchange.header("origin"));
+  let code: Code | undefined;
   try {
     const timeout = grpc
       ? parseGrpcTimeout(exchange.header("grpc-timeout"), MAX_TIMEOUT_MS)
       : parseConnectTimeout(exchange.header("connect-timeout-ms"), MAX_TIMEOUT_MS);
-    // As Connect's request gate: the caller is known before the body is read.
-    const { caller, owner } = options.identify(exchange, exchange.peer);
+    // As the router: the call is admitted before the body is read.
+    const { caller, owner } = options.admit(exchange, exchange.peer);
     if (timeout.error !== undefined) {
       throw timeout.error;
     }
-    const body = await exchange.readBody(options.readMaxBytes);
+    const body = await exchange.readBody(bodyLimit(options.readMaxBytes, grpc), options.readMaxBytes);
     const request = grpc ? parseGrpcRequest(body) : parseConnectRequest(kind, body);
-    options.admit();
     const call: StatusCall = { caller, owner, timeoutMs: timeout.timeoutMs, presence: exchange.presence };
     const response = await options.getStatus(request, call);
     const bytes = kind === "json" ? statusResponseJson(response) : statusResponseBinary(response);
@@ -128,17 +131,20 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
     } else {
       await sendConnect(exchange, headers, kind, compression, bytes);
     }
-    options.onAnswered?.(undefined, startedAt);
   } catch (caught) {
     const error = caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
+    code = error.code;
     if (grpc) {
       await sendGrpc(exchange, headers, compression, undefined, error);
     } else {
       sendConnectError(exchange, headers, error);
     }
-    options.onAnswered?.(error.code, startedAt);
+  } finally {
+    options.onAnswered?.(code, startedAt);
   }
 }
+
+function ignore(): void {}
 
 /** An HTTP/1.1 request (or an HTTP/2 one in compatibility form) and its response. */
 class Http1Exchange implements Exchange, Presence {
@@ -151,8 +157,8 @@ class Http1Exchange implements Exchange, Presence {
     return joined(this.req.headers[name]);
   }
 
-  get peer(): string {
-    return this.req.socket.remoteAddress ?? "unknown";
+  get peer(): string | undefined {
+    return this.req.socket.remoteAddress;
   }
 
   get presence(): Presence {
@@ -168,11 +174,19 @@ class Http1Exchange implements Exchange, Presence {
     return () => this.res.off("close", listener);
   }
 
-  readBody(limit: number): Promise<Uint8Array> {
-    return readBody(this.req, this.req.headers["content-length"], limit);
+  readBody(limit: number, readMaxBytes: number): Promise<Uint8Array> {
+    return readBody(this.req, { contentLength: this.req.headers["content-length"], limit, readMaxBytes });
   }
 
   send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void {
+    if (this.res.headersSent || this.res.destroyed) {
+      return;
+    }
+    if (!this.req.complete) {
+      // The rest of the body is not wanted: it is read and dropped while the answer goes out
+      // (closing at once could reset the answer), as Node does for the router's answers.
+      this.req.resume();
+    }
     this.res.writeHead(status, headers);
     if (trailers !== undefined) {
       // Only gRPC sends trailers, and only over HTTP/2 (this is its compatibility response).
@@ -201,8 +215,8 @@ class Http2Exchange implements Exchange, Presence {
     return joined(this.headers[name]);
   }
 
-  get peer(): string {
-    return this.stream.session?.socket?.remoteAddress ?? "unknown";
+  get peer(): string | undefined {
+    return this.stream.session?.socket?.remoteAddress;
   }
 
   get presence(): Presence {
@@ -218,8 +232,8 @@ class Http2Exchange implements Exchange, Presence {
     return () => this.stream.off("close", listener);
   }
 
-  readBody(limit: number): Promise<Uint8Array> {
-    return readBody(this.stream, this.headers["content-length"], limit);
+  readBody(limit: number, readMaxBytes: number): Promise<Uint8Array> {
+    return readBody(this.stream, { contentLength: this.headers["content-length"], limit, readMaxBytes });
   }
 
   send(status: number, headers: Record<string, string>, body?: Uint8Array, trailers?: Record<string, string>): void {
@@ -233,6 +247,12 @@ class Http2Exchange implements Exchange, Presence {
       stream[pendingTrailers] = trailers;
       stream.once("wantTrailers", sendPendingTrailers);
     }
+    if (!stream.readableEnded) {
+      // The rest of the body is not wanted: read and dropped, so the client can finish sending
+      // and read the answer (a reset could reach it before the answer; the request timeout
+      // bounds a client that never finishes).
+      stream.resume();
+    }
     stream.end(body);
   }
 }
@@ -241,47 +261,13 @@ function joined(value: string | string[] | undefined): string | null {
   return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
 }
 
-function readBody(source: Readable, contentLength: string | undefined, limit: number): Promise<Uint8Array> {
-  const declared = Number(contentLength ?? Number.NaN);
-  if (declared > limit) {
-    source.resume();
-    return Promise.reject(tooLarge(declared, limit));
-  }
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    source.on("data", (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        reject(tooLarge(size, limit));
-        source.destroy();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    source.once("end", () => resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)));
-    source.once("error", reject);
-  });
-}
-
-function tooLarge(size: number, limit: number): ConnectError {
-  return new ConnectError(`message size ${size} is larger than configured readMaxBytes ${limit}`, Code.ResourceExhausted);
-}
-
 function parseConnectRequest(kind: Kind, body: Uint8Array): GetStatusRequest {
   if (kind === "proto") {
-    return parseBinary(body);
+    return parseMessage(GetStatusRequestSchema, body, true);
   }
-  const text = Buffer.from(body).toString("utf8");
-  return readPlainRequest(text) ?? parseJson(text);
-}
-
-function parseJson(text: string): GetStatusRequest {
-  try {
-    return fromJsonString(GetStatusRequestSchema, text, { ignoreUnknownFields: true });
-  } catch (error) {
-    throw ConnectError.from(error, Code.InvalidArgument);
-  }
+  // Plain JSON is read by hand; anything else (and any mistake) the strict reader reads or refuses.
+  const plain = isUtf8(body) ? readPlainRequest(Buffer.from(body).toString("utf8")) : undefined;
+  return plain ?? parseMessage(GetStatusRequestSchema, body, false);
 }
 
 /** The largest Duration protobuf allows (10,000 years). */
@@ -308,6 +294,13 @@ function readPlainRequest(text: string): GetStatusRequest | undefined {
   if (Object.keys(rest).length > 0 || (jobId !== undefined && typeof jobId !== "string")) {
     return undefined;
   }
+  // JSON.parse keeps the last of duplicate keys, which the strict reader refuses: each key read
+  // here must be written once (no value of these three can hold a quote).
+  for (const key of Object.keys(value)) {
+    if (text.indexOf(`"${key}"`) !== text.lastIndexOf(`"${key}"`) || !text.includes(`"${key}"`)) {
+      return undefined;
+    }
+  }
   const waitMatch = wait === undefined ? undefined : typeof wait === "string" ? plainWait.exec(wait) : null;
   const versionOk = knownVersion === undefined || (typeof knownVersion === "string" && plainVersion.test(knownVersion));
   if (waitMatch === null || !versionOk || (waitMatch !== undefined && Number(waitMatch[1]) > MAX_DURATION_SECONDS)) {
@@ -328,29 +321,45 @@ function readPlainRequest(text: string): GetStatusRequest | undefined {
   };
 }
 
-function parseBinary(body: Uint8Array): GetStatusRequest {
-  try {
-    return fromBinary(GetStatusRequestSchema, body);
-  } catch (error) {
-    throw new ConnectError(`parse binary: ${error instanceof Error ? error.message : String(error)}`, Code.Internal);
-  }
-}
-
-/** One length-prefixed message, uncompressed, as a unary gRPC request carries. */
+/**
+ * One length-prefixed message, uncompressed, as a unary gRPC request carries; a body framed
+ * otherwise is refused with the code and words of Connect's own gRPC handler (the compressed
+ * flag without grpc-encoding, which Connect calls INTERNAL, is INVALID_ARGUMENT on both paths:
+ * see strict-input.ts).
+ */
 function parseGrpcRequest(body: Uint8Array): GetStatusRequest {
-  if (body.length < 5) {
+  if (body.length === 0) {
     throw new ConnectError("protocol error: missing input message for unary method", Code.Unimplemented);
   }
-  const view = new DataView(body.buffer, body.byteOffset, body.byteLength);
-  const flags = view.getUint8(0);
-  const length = view.getUint32(1);
-  if ((flags & 0b01) !== 0) {
-    throw new ConnectError("protocol error: received compressed message without grpc-encoding", Code.Internal);
+  const length = envelopeLength(body, 0);
+  if (length === undefined) {
+    throw incompleteEnvelope();
   }
-  if (body.length !== 5 + length) {
-    throw new ConnectError("protocol error: expected exactly one input message for unary method", Code.Unimplemented);
+  if (((body[0] as number) & COMPRESSED_FLAG) !== 0) {
+    throw compressedWithoutEncoding();
   }
-  return parseBinary(body.subarray(5));
+  const end = ENVELOPE_HEADER_BYTES + length;
+  if (body.length > end) {
+    // Connect reads on: a whole second message is one too many, a part of one is incomplete.
+    if (envelopeLength(body, end) === undefined) {
+      throw incompleteEnvelope();
+    }
+    throw new ConnectError("protocol error: received extra input message for unary method", Code.Unimplemented);
+  }
+  return parseMessage(GetStatusRequestSchema, body.subarray(ENVELOPE_HEADER_BYTES, end), true);
+}
+
+/** The length of the envelope at `offset`, if all of it is in `body`. */
+function envelopeLength(body: Uint8Array, offset: number): number | undefined {
+  if (body.length < offset + ENVELOPE_HEADER_BYTES) {
+    return undefined;
+  }
+  const length = new DataView(body.buffer, body.byteOffset + offset + 1, 4).getUint32(0);
+  return body.length < offset + ENVELOPE_HEADER_BYTES + length ? undefined : length;
+}
+
+function incompleteEnvelope(): ConnectError {
+  return new ConnectError("protocol error: incomplete envelope", Code.InvalidArgument);
 }
 
 async function sendConnect(

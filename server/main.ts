@@ -3,6 +3,9 @@ import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
 
 // The only place that reads the environment, listens and handles signals.
 
+/** Beyond SHUTDOWN_GRACE and DRAIN_TIMEOUT, what closing the backends may take, in ms. */
+const CLOSE_MARGIN_MS = 10_000;
+
 function configOrExit(): ServerConfig {
   try {
     return loadConfig(process.env);
@@ -29,6 +32,13 @@ async function close(signal: NodeJS.Signals): Promise<void> {
   }
   closing = true;
   app.log.info({ signal }, "closing: answering held waits, refusing new calls");
+  // close() is bounded step by step (grace, drain, backends); this is the last word if a step
+  // were not, so that the process always ends.
+  const lastWordMs = config.shutdownGraceMs + config.drainTimeoutMs + CLOSE_MARGIN_MS;
+  setTimeout(() => {
+    app.log.error({ afterMs: lastWordMs }, "close did not finish in time: exiting anyway");
+    process.exit(1);
+  }, lastWordMs).unref();
   try {
     await app.close();
     process.exit(0);

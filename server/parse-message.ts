@@ -36,6 +36,14 @@ export function parseMessage<Desc extends DescMessage>(desc: Desc, bytes: Uint8A
   return message;
 }
 
+/** The flag of an envelope whose message is compressed (gRPC, gRPC-Web, Connect streams). */
+export const COMPRESSED_FLAG = 0b01;
+
+/** A message flagged compressed in a request that names no compression: the caller's mistake. */
+export function compressedWithoutEncoding(): ConnectError {
+  return invalid("protocol error: received a compressed message without grpc-encoding");
+}
+
 function reason(error: unknown): string {
   return error instanceof Error ? error.message : String(error);
 }

@@ -8,11 +8,10 @@ import { parseContentType as parseConnectType } from "@connectrpc/connect/protoc
 import { parseContentType as parseGrpcType } from "@connectrpc/connect/protocol-grpc";
 import { parseContentType as parseGrpcWebType } from "@connectrpc/connect/protocol-grpc-web";
 import { bodyLimit, bodyTooLarge, ENVELOPE_HEADER_BYTES } from "./body-limit.js";
-import { parseMessage } from "./parse-message.js";
+import { COMPRESSED_FLAG, compressedWithoutEncoding, parseMessage } from "./parse-message.js";
 import { readBody } from "./read-body.js";
 
 const compressions: readonly Compression[] = [compressionGzip, compressionBrotli];
-const COMPRESSED_FLAG = 0b01;
 
 /** How a request carries its one message. */
 interface Framing {
@@ -73,7 +72,8 @@ export async function readInputStrictly(
     message = bytes.subarray(ENVELOPE_HEADER_BYTES);
     compressed = (flags & COMPRESSED_FLAG) !== 0;
     if (compressed && compression === null) {
-      return again;
+      // Connect calls it INTERNAL; it is the caller's mistake.
+      throw compressedWithoutEncoding();
     }
   }
   if (compressed && compression !== null) {

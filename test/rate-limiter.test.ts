@@ -63,6 +63,20 @@ describe("rate limiter", () => {
     expect(ConnectError.from((refused[0] as PromiseRejectedResult).reason).code).toBe(Code.ResourceExhausted);
   });
 
+  it("limits ListJobs per caller too (LIST_RATE), a page at a time", async () => {
+    const listing = await startServer({ listRate: 2 });
+    try {
+      const raw = rawClient(listing.url);
+      const results = await Promise.allSettled(Array.from({ length: 4 }, () => raw.listJobs({})));
+      expect(results.filter((result) => result.status === "fulfilled")).toHaveLength(2);
+      const refused = results.flatMap((result) => (result.status === "rejected" ? [ConnectError.from(result.reason)] : []));
+      expect(refused.map((error) => error.code)).toEqual([Code.ResourceExhausted, Code.ResourceExhausted]);
+      expect(refused[0]?.findDetails(RetryInfoSchema)).toHaveLength(1);
+    } finally {
+      await listing.close();
+    }
+  });
+
   it("throws RateLimitError with retryAfterMs when retries are off", async () => {
     const { client } = clientFor(server.url, { maxRetries: 0 });
     const job = await client.createJob({ processingDurationMs: 10_000 });
