@@ -25,6 +25,10 @@ export function readBody(source: Readable, { contentLength, limit, readMaxBytes 
   if (declared !== undefined && declared > limit) {
     return Promise.reject(bodyTooLarge(readMaxBytes, declared));
   }
+  if (source.readableEnded) {
+    // Read to its end already (by nothing here): "end" will not come again.
+    return Promise.resolve(new Uint8Array(0));
+  }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
