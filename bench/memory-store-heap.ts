@@ -6,8 +6,8 @@ import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
-import { newJobId } from "../server/job-id.js";
-import { createMemoryJobStore, type MemoryJobStore } from "../server/memory-job-store.js";
+import { newJobId } from "../server/service/job-id.js";
+import { createMemoryJobStore, type MemoryJobStore } from "../server/stores/memory-job-store.js";
 
 const [jobs = 100_000, seconds = 60, rate = 2_000] = process.argv.slice(2).map(Number);
 const gc = (globalThis as { gc?: () => void }).gc;

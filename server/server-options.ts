@@ -1,6 +1,6 @@
 import type { Clock } from "./clock.js";
-import type { HeldWaits } from "./held-waits.js";
-import type { JobStore } from "./job-store.js";
+import type { HeldWaits } from "./service/held-waits.js";
+import type { JobStore } from "./stores/job-store.js";
 
 /** How the service behaves; each has a default and an environment variable (see config.ts). */
 export interface ServiceSettings {

@@ -5,7 +5,7 @@ import { join } from "node:path";
 import { type Browser, chromium, type Page } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../client/index.js";
-import { SIMULATED_ERROR_MESSAGE } from "../server/job-runner.js";
+import { SIMULATED_ERROR_MESSAGE } from "../server/stores/job-runner.js";
 import { buildPage } from "../web/build-page.js";
 import { type RunningServer, startServer } from "./support/start-server.js";
 

@@ -4,7 +4,7 @@ import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS } from "../client/index.js";
 import packageJson from "../package.json" with { type: "json" };
-import { SIMULATED_ERROR_MESSAGE } from "../server/job-runner.js";
+import { SIMULATED_ERROR_MESSAGE } from "../server/stores/job-runner.js";
 import { clientFor, type RunningServer, startServer } from "./support/start-server.js";
 
 // The `jobs-cli` command run as users run it, `node cli/jobs.js ...`, in a child process against

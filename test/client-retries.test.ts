@@ -13,7 +13,7 @@ import {
   RateLimitError,
   ServerError,
 } from "../client/index.js";
-import { retryLaterError } from "../server/retry-later-error.js";
+import { retryLaterError } from "../server/policy/retry-later-error.js";
 
 // JobClient's retry loop against an in-process router, on fake timers: backoff, server hints,
 // the total timeout and aborts, with no real waiting.

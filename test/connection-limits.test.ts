@@ -2,7 +2,7 @@ import http from "node:http";
 import http2 from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
-import { createOnePortServer } from "../server/one-port-server.js";
+import { createOnePortServer } from "../server/transport/one-port-server.js";
 import { rawH2 } from "./support/raw-h2.js";
 import { rawClient, type RunningServer, startServer } from "./support/start-server.js";
 

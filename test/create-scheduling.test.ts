@@ -4,7 +4,7 @@ import { Queue } from "bullmq";
 import { Redis } from "ioredis";
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from "vitest";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
-import { newJobId } from "../server/job-id.js";
+import { newJobId } from "../server/service/job-id.js";
 import { captureLog } from "./support/capture-log.js";
 import { deleteKeys, findRedis } from "./support/redis.js";
 import { type RunningServer, rawClient, startServer } from "./support/start-server.js";

@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS, POLLING_MODES } from "../client/index.js";
-import { SIMULATED_ERROR_MESSAGE } from "../server/job-runner.js";
+import { SIMULATED_ERROR_MESSAGE } from "../server/stores/job-runner.js";
 import { clientFor, type RunningServer, startServer } from "./support/start-server.js";
 
 // Scenario "failing-job": a job created with should_error ends in ERROR; awaitCompletion

@@ -8,9 +8,9 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../g
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { buildServer } from "../server/app.js";
-import { HeldWaits } from "../server/held-waits.js";
-import { newJobId } from "../server/job-id.js";
-import { createMemoryJobStore } from "../server/memory-job-store.js";
+import { HeldWaits } from "../server/service/held-waits.js";
+import { newJobId } from "../server/service/job-id.js";
+import { createMemoryJobStore } from "../server/stores/memory-job-store.js";
 import type { ServerOptions } from "../server/server-options.js";
 import {
   type Channel,

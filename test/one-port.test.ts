@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
-import { HeldWaits } from "../server/held-waits.js";
+import { HeldWaits } from "../server/service/held-waits.js";
 import { type RunningServer, startServer } from "./support/start-server.js";
 
 // One port speaks HTTP/1.1 and HTTP/2 cleartext, with every protocol each HTTP version allows,

@@ -3,7 +3,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import fastify, { type FastifyInstance } from "fastify";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { pageRoutes } from "../server/page-routes.js";
+import { pageRoutes } from "../server/transport/page-routes.js";
 
 // The routes of the browser page, on a folder of stand-in files: read once, answered with
 // content types, no-cache and ETags; a folder never built answers 503 saying how to build it.

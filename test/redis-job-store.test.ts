@@ -2,8 +2,8 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
-import type { JobStore } from "../server/job-store.js";
-import { createRedisJobStore } from "../server/redis-job-store.js";
+import type { JobStore } from "../server/stores/job-store.js";
+import { createRedisJobStore } from "../server/stores/redis-job-store.js";
 import { describeJobStoreContract, draftJob } from "./support/job-store-contract.js";
 import { deleteKeys, findRedis } from "./support/redis.js";
 

@@ -3,8 +3,8 @@ import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf
 import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
-import { newJobId } from "../../server/job-id.js";
-import type { JobStore } from "../../server/job-store.js";
+import { newJobId } from "../../server/service/job-id.js";
+import type { JobStore } from "../../server/stores/job-store.js";
 
 /** A new PENDING job as the service would make it. */
 export function draftJob(fields: Partial<Omit<Job, "$typeName" | "$unknown">> = {}): Job {

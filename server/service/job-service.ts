@@ -1,0 +1,305 @@
+import { create } from "@bufbuild/protobuf";
+import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
+import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
+import {
+  CancelJobResponseSchema,
+  CreateJobResponseSchema,
+  type GetStatusRequest,
+  type GetStatusResponse,
+  GetStatusResponseSchema,
+  JobService,
+  ListJobsResponseSchema,
+  WatchJobResponseSchema,
+} from "../../gen/jobs/v1/job_service_pb.js";
+import { callerOf, ownerOf } from "./caller.js";
+import { type Presence, presenceOfSignal } from "./presence.js";
+import type { Clock } from "../clock.js";
+import type { HeldWaits } from "./held-waits.js";
+import { newJobId } from "./job-id.js";
+import type { JobRunner } from "../stores/job-runner.js";
+import type { JobStore } from "../stores/job-store.js";
+import { decodePageToken, encodePageToken } from "./page-token.js";
+import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
+import type { RateLimits } from "../policy/rate-limits.js";
+import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
+import { retryLaterError } from "../policy/retry-later-error.js";
+import {
+  readDuration,
+  readJobId,
+  readPageSize,
+  readProcessingDuration,
+  readRequestId,
+  readStateFilter,
+} from "./request-fields.js";
+import { isNews, type WaitEnd, waitForChange } from "./wait-for-change.js";
+
+/** ListJobs page size when the caller gives none. */
+export const DEFAULT_PAGE_SIZE = 50;
+/** The largest ListJobs page; larger requests are clamped. */
+export const MAX_PAGE_SIZE = 500;
+/** Poll hints are whole ms and few: one shared, frozen Duration each, so encodings can be cached by it. */
+const hintDurations = new Map<number, Duration>();
+
+function hintDuration(ms: number): Duration {
+  let duration = hintDurations.get(ms);
+  if (duration === undefined) {
+    duration = Object.freeze(durationFromMs(ms));
+    if (hintDurations.size >= 4_096) {
+      hintDurations.clear();
+    }
+    hintDurations.set(ms, duration);
+  }
+  return duration;
+}
+
+/** When a caller who holds too many waits may try again. */
+const FULL_RETRY_DELAY_MS = 1_000;
+/** next_poll_after of waits answered because the server is closing: give it time to go. */
+const CLOSING_POLL_HINT_MS = 1_000;
+
+export interface JobServiceOptions {
+  store: JobStore;
+  runner: JobRunner;
+  limits: RateLimits;
+  clock: Clock;
+  /** The longest a long wait is held, in ms. */
+  maxWaitMs: number;
+  /** The longest processing_duration accepted, in ms. */
+  maxJobDurationMs: number;
+  /** The held long waits and watches; released all at once when the server closes. */
+  heldWaits: HeldWaits;
+  /**
+   * next_poll_after of a wait answered early to make room under MAX_HELD_WAITS, and the retry
+   * delay of a watch ended for it, in ms: the server holds all the waits it can, so not at once.
+   * @default EVICTED_POLL_HINT_MS
+   */
+  evictedHintMs?: () => number;
+  /** Told of each held wait or watch answered because its job changed, with the job. */
+  onWake?: (job: Job) => void;
+}
+
+/** What GetStatus needs to know of a call, whichever way it arrived. */
+export interface StatusCall {
+  /** Who calls, for rate limits and per-caller caps. */
+  caller: string;
+  /** Whose jobs the call may see. */
+  owner: string;
+  /** Time left before the caller's deadline when the call arrived, in ms; undefined for none. */
+  timeoutMs: number | undefined;
+  /** Whether the caller is still there; read only by long waits. */
+  readonly presence: Presence;
+}
+
+/** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
+export type GetStatus = (req: GetStatusRequest, call: StatusCall) => Promise<GetStatusResponse>;
+
+export interface JobServiceParts {
+  /** The JobService handlers, for a Connect router. */
+  impl: ServiceImpl<typeof JobService>;
+  getStatus: GetStatus;
+}
+
+/** The JobService handlers over a store, a runner and rate limits. */
+export function createJobService(options: JobServiceOptions): JobServiceParts {
+  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits, onWake } = options;
+  const evictedHintMs = options.evictedHintMs ?? (() => EVICTED_POLL_HINT_MS);
+
+  /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
+  async function readJob(jobId: string, owner: string): Promise<Job> {
+    const stored = await store.get(jobId);
+    if (stored === undefined || stored.owner !== owner) {
+      throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+    }
+    return stored.job;
+  }
+
+  /** The answer to GetStatus; `end` says how its held wait ended, undefined when none was held. */
+  function statusAnswer(job: Job, end?: WaitEnd): GetStatusResponse {
+    // Plain message literals: this is the hottest answer of the service.
+    if (job.state !== JobState.PENDING) {
+      return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: undefined };
+    }
+    return { $typeName: GetStatusResponseSchema.typeName, job, nextPollAfter: hintDuration(pollHintMs(job, end)) };
+  }
+
+  /** When a caller with a pending job should ask again. */
+  function pollHintMs(job: Job, end: WaitEnd | undefined): number {
+    switch (end) {
+      case undefined:
+        return shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs);
+      case "closing":
+        return CLOSING_POLL_HINT_MS;
+      case "evicted":
+        return evictedHintMs();
+      default:
+        // After a held wait that changed or ran its time, the caller may wait again at once.
+        return 0;
+    }
+  }
+
+  /** Throws RESOURCE_EXHAUSTED when the caller holds as many waits and watches as it may. */
+  function refuseIfFull(caller: string): void {
+    if (heldWaits.isFull(caller)) {
+      throw retryLaterError("too many long waits and watches held at once for this caller", FULL_RETRY_DELAY_MS);
+    }
+  }
+
+  /** How long a wait may be held: the wait asked, MAX_WAIT, and the deadline less a margin. */
+  function holdMs(waitMs: number, timeoutMs: number | undefined): number {
+    const deadlineMs = timeoutMs === undefined ? Infinity : timeoutMs - deadlineMarginMs(timeoutMs);
+    return Math.min(waitMs, maxWaitMs, deadlineMs);
+  }
+
+  async function getStatus(req: GetStatusRequest, call: StatusCall): Promise<GetStatusResponse> {
+    const jobId = readJobId(req.jobId);
+    const waitMs = readDuration(req.wait, "wait") ?? 0;
+    const hold = waitMs > 0 ? holdMs(waitMs, call.timeoutMs) : 0;
+    if (hold <= 0) {
+      await limits.shortPoll(call.caller);
+      return statusAnswer(await readJob(jobId, call.owner));
+    }
+    const job = await readJob(jobId, call.owner);
+    if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
+      // Answered without waiting, so it costs what a short poll costs.
+      await limits.shortPoll(call.caller);
+      return statusAnswer(job);
+    }
+    refuseIfFull(call.caller);
+    const waited = await waitForChange(store, job, req.knownVersion, {
+      holdMs: hold,
+      presence: call.presence,
+      heldWaits,
+      caller: call.caller,
+    });
+    if (waited.end === "changed") {
+      onWake?.(waited.job);
+    }
+    return statusAnswer(waited.job, waited.end);
+  }
+
+  const impl: ServiceImpl<typeof JobService> = {
+    async createJob(req, ctx) {
+      const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
+      const requestId = readRequestId(req.requestId);
+      await limits.create(callerOf(ctx));
+      const now = clock.now();
+      const job = create(JobSchema, {
+        id: newJobId(),
+        state: JobState.PENDING,
+        createTime: timestampFromMs(now),
+        updateTime: timestampFromMs(now),
+        estimatedCompletionTime: timestampFromMs(now + durationMs),
+        processingDuration: req.processingDuration,
+        version: 1n,
+        requestId,
+        shouldError: req.shouldError,
+      });
+      const result = await store.create(job, ownerOf(ctx));
+      const stored = result.job;
+      if (!result.created) {
+        const same =
+          stored.shouldError === req.shouldError &&
+          readDuration(stored.processingDuration, "processing_duration") === durationMs;
+        if (!same) {
+          throw new ConnectError(
+            `request_id ${requestId} was used for a different request (job ${stored.id})`,
+            Code.AlreadyExists,
+          );
+        }
+      }
+      // Stored first, then scheduled, so nothing is ever scheduled for a job never stored. A
+      // repeat whose job is still pending schedules it again (idempotent: a no-op when it is
+      // scheduled), so a create whose scheduling failed is mended by the client's retry with the
+      // same request_id. What remains is a job stored, not scheduled, and never retried: the
+      // instance that stored it still finishes it with its local timer, unless it stops before
+      // the job is due (the job then stays PENDING).
+      if (stored.state === JobState.PENDING) {
+        try {
+          await runner.start(stored);
+        } catch (error) {
+          throw new ConnectError(
+            `job ${stored.id} was stored but could not be scheduled; retry with the same request_id`,
+            Code.Unavailable,
+            undefined,
+            undefined,
+            error,
+          );
+        }
+      }
+      return create(CreateJobResponseSchema, { job: stored });
+    },
+
+    getStatus: (req, ctx) =>
+      getStatus(req, {
+        caller: callerOf(ctx),
+        owner: ownerOf(ctx),
+        timeoutMs: ctx.timeoutMs(),
+        presence: presenceOfSignal(ctx.signal),
+      }),
+
+    async *watchJob(req, ctx) {
+      const jobId = readJobId(req.jobId);
+      const caller = callerOf(ctx);
+      const presence = presenceOfSignal(ctx.signal);
+      let job = await readJob(jobId, ownerOf(ctx));
+      let known = req.knownVersion;
+      // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
+      const timeoutMs = ctx.timeoutMs();
+      const endAt = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs - deadlineMarginMs(timeoutMs);
+      for (;;) {
+        if (isNews(job, known)) {
+          yield create(WatchJobResponseSchema, { job });
+          known = job.version;
+          if (job.state !== JobState.PENDING) {
+            return;
+          }
+        }
+        if (heldWaits.isClosed) {
+          throw new ConnectError("the server is shutting down; resume the watch elsewhere", Code.Unavailable);
+        }
+        const hold = endAt - clock.now();
+        if (ctx.signal.aborted || hold <= 0) {
+          return;
+        }
+        refuseIfFull(caller);
+        const waited = await waitForChange(store, job, known, { holdMs: hold, presence, heldWaits, caller });
+        if (waited.end === "evicted") {
+          // Ended to make room for a newer wait: the client resumes from `known` after the hint.
+          throw retryLaterError("this server holds as many waits as it can; resume the watch later", evictedHintMs());
+        }
+        job = waited.job;
+        if (waited.end === "changed") {
+          onWake?.(job);
+        }
+      }
+    },
+
+    async cancelJob(req, ctx) {
+      const jobId = readJobId(req.jobId);
+      await readJob(jobId, ownerOf(ctx));
+      const result = await store.finish(jobId, { state: JobState.CANCELLED, at: clock.now() });
+      if (result === undefined) {
+        throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+      }
+      if (!result.changed) {
+        const state = JobState[result.job.state];
+        throw new ConnectError(`job ${jobId} has ended already (${state}); only pending jobs can be cancelled`, Code.FailedPrecondition);
+      }
+      return create(CancelJobResponseSchema, { job: result.job });
+    },
+
+    async listJobs(req, ctx) {
+      const state = readStateFilter(req.state);
+      const limit = readPageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
+      const after = decodePageToken(req.pageToken, state);
+      await limits.list(callerOf(ctx));
+      const page = await store.list({ owner: ownerOf(ctx), state, limit, after });
+      return create(ListJobsResponseSchema, {
+        jobs: page.jobs,
+        nextPageToken: page.next === undefined ? "" : encodePageToken(page.next, state),
+      });
+    },
+  };
+  return { impl, getStatus };
+}

@@ -1,0 +1,84 @@
+import type { Job, JobState } from "../../gen/jobs/v1/job_pb.js";
+
+/** A job and the caller it belongs to ("" when the server has no API keys). */
+export interface StoredJob {
+  job: Job;
+  owner: string;
+}
+
+/** What creating a job found: the new job, or the one made earlier with the same request id. */
+export interface CreateResult {
+  job: Job;
+  /** False when `job` was created earlier by a call with the same request id. */
+  created: boolean;
+}
+
+/** What finishing a job found: the job as it is now, and whether this call changed it. */
+export interface FinishResult {
+  job: Job;
+  /** False when the job had ended already, so nothing was changed. */
+  changed: boolean;
+}
+
+/** How a pending job ends. */
+export interface Outcome {
+  state: JobState.COMPLETED | JobState.ERROR | JobState.CANCELLED;
+  errorMessage?: string;
+  /** When it ended, in ms since the epoch. */
+  at: number;
+}
+
+export interface ListQuery {
+  /** Only this caller's jobs. */
+  owner: string;
+  /** Only jobs in this state; undefined for any state. */
+  state?: JobState;
+  /** Most jobs returned. */
+  limit: number;
+  /** Continue after this position (from a previous page's `next`); undefined for the first page. */
+  after?: number;
+}
+
+export interface ListPage {
+  /** Newest first. */
+  jobs: Job[];
+  /** The position to continue after, or undefined when there is nothing more. */
+  next?: number;
+}
+
+/** Called with the job after each change to it. */
+export type JobListener = (job: Job) => void;
+
+/**
+ * Where jobs live. A job's version grows with every change, and the stored record is the
+ * truth: subscribers get a hint that a job changed, and whoever must not miss a change
+ * subscribes first and reads second.
+ *
+ * Jobs handed out are never mutated afterwards; a change stores a new object.
+ */
+export interface JobStore {
+  /**
+   * Stores `job` (version 1, PENDING) for `owner`, unless `owner` created a job with the same
+   * non-empty request id before (and the store still remembers it), in which case that job is
+   * returned and nothing is stored.
+   */
+  create(job: Job, owner: string): Promise<CreateResult>;
+  /** The job with this id and its owner, or undefined. */
+  get(id: string): Promise<StoredJob | undefined>;
+  /**
+   * Ends a pending job with `outcome`, raising its version, and tells its subscribers.
+   * A job that has ended already is returned unchanged. Undefined when there is no such job.
+   */
+  finish(id: string, outcome: Outcome): Promise<FinishResult | undefined>;
+  /** One page of the owner's jobs, newest first. */
+  list(query: ListQuery): Promise<ListPage>;
+  /**
+   * How many jobs are in each state, by JobState name ("PENDING", "COMPLETED", ...), over all
+   * owners; states with none may be missing.
+   */
+  counts(): Promise<Record<string, number>>;
+  /** Calls `listener` after every change of the job until the returned function is called. */
+  subscribe(id: string, listener: JobListener): () => void;
+  /** Releases what the store holds. Safe to call twice. */
+  close(): Promise<void>;
+}
