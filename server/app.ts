@@ -2,7 +2,7 @@ import fastifyCors from "@fastify/cors";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, createContextValues } from "@connectrpc/connect";
 import type { Http2ServerRequest } from "node:http2";
-import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest } from "fastify";
+import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { descriptorSet } from "../gen/descriptor_set.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
@@ -16,20 +16,18 @@ import { EvictionBackoff } from "./service/eviction-backoff.js";
 import { createHealthService } from "./grpc/health-service.js";
 import { registerReflection } from "./grpc/reflection.js";
 import { HeldWaits } from "./service/held-waits.js";
-import { createInFlightRequests } from "./transport/in-flight-requests.js";
 import { untilAvailable } from "./stores/job-backend.js";
 import { createJobService } from "./service/job-service.js";
 import { createLeanGetStatus } from "./fast-path/lean-get-status.js";
 import { createMemoryBackend } from "./stores/memory-backend.js";
-import { createOnePortServer, type OnePortServer } from "./transport/one-port-server.js";
+import { createOnePortServer, type FastPath, type OnePortServer } from "./transport/one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./transport/page-routes.js";
 import { protocolErrorAnswer } from "./transport/protocol-error.js";
 import { createRedisBackend } from "./stores/redis-backend.js";
-import { rpcMetrics } from "./metrics/rpc-metrics.js";
+import { observeCalls } from "./metrics/rpc-metrics.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 
-const GET_STATUS_METHOD = `${JobService.typeName}/${JobService.method.getStatus.name}`;
 /** Evictions are logged at most this often, with their count since the last line. */
 const EVICTION_LOG_INTERVAL_MS = 10_000;
 /** The longest start waits for its backend (Redis) to be reached; it starts NOT_SERVING after. */
@@ -66,7 +64,6 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
         }
       },
     });
-  const inFlight = createInFlightRequests();
   const health = createHealthService({
     statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
   });
@@ -115,27 +112,28 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     evictedHintMs: () => evictionBackoff.hintMs(),
     onWake: (job) => metrics.wake(Date.now() - (job.updateTime === undefined ? Date.now() : timestampMs(job.updateTime))),
   });
-  const lean = createLeanGetStatus({
-    getStatus: service.getStatus,
-    admit: policy.admit,
-    readMaxBytes: settings.maxBodyBytes,
-    commonHeaders: cors.headers,
-    // GetStatus is most of the traffic: its answers are logged at debug (errors at info).
-    onAnswered: (code, startedAt) => {
-      const ms = performance.now() - startedAt;
-      metrics.rpc(GET_STATUS_METHOD, code, ms / 1000);
-      if (code === undefined) {
-        app.log.debug({ rpc: GET_STATUS_METHOD, ms }, "rpc answered");
-      } else {
-        app.log.info({ rpc: GET_STATUS_METHOD, code: Code[code], ms }, "rpc failed");
-      }
-    },
-  });
-  const leanOn = options.leanGetStatus !== false;
+  // Every call ends here, whichever path served it: counted, and logged (failures at info).
+  const callEnded = (method: string, code: Code | undefined, seconds: number): void => {
+    metrics.rpc(method, code, seconds);
+    if (code === undefined) {
+      app.log.debug({ rpc: method, ms: seconds * 1000 }, "rpc answered");
+    } else {
+      app.log.info({ rpc: method, code: Code[code], ms: seconds * 1000 }, "rpc failed");
+    }
+  };
+
+  const fastPaths: FastPath[] = [];
+  // The lean GetStatus path (fast-path/): without this statement the router answers every call,
+  // the same way (the parity suite compares the two).
+  if (options.leanGetStatus !== false) {
+    fastPaths.push(createLeanGetStatus({ getStatus: service.getStatus, policy, cors, readMaxBytes: settings.maxBodyBytes, callEnded }));
+  }
 
   let onePort: OnePortServer | undefined;
   const app = fastify({
     logger: options.logger ?? false,
+    // Every RPC is logged once, on either path, by callEnded: not again by Fastify.
+    logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: settings.maxBodyBytes,
     // Closing answers in each caller's protocol (UNAVAILABLE, NOT_SERVING), not with Fastify's 503 page.
     return503OnClosing: false,
@@ -146,20 +144,12 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       void reply.headers(cors.headers(typeof origin === "string" ? origin : null));
       answerError(request, reply, new ConnectError(`the request cannot be read: ${error.message}`, Code.InvalidArgument));
     },
-    // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC).
-    // GetStatus in its common forms takes a lean path (same wire protocol) before Fastify.
+    // One port for HTTP/1.1 (browsers, curl: Connect, gRPC-Web) and HTTP/2 cleartext (gRPC),
+    // the fast paths first.
     serverFactory: (handler) => {
       onePort = createOnePortServer({
-        handler: inFlight.wrap(leanOn ? lean.http1(handler) : handler),
-        onStream: leanOn
-          ? (stream, headers) => {
-              const taken = lean.http2(stream, headers);
-              if (taken) {
-                inFlight.track(stream);
-              }
-              return taken;
-            }
-          : undefined,
+        handler,
+        fastPaths,
         maxStreamsPerConnection: settings.maxStreamsPerConnection,
         idleTimeoutMs: settings.idleTimeoutMs,
         requestTimeoutMs: settings.requestTimeoutMs,
@@ -183,11 +173,11 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       });
     },
     readMaxBytes: settings.maxBodyBytes,
-    interceptors: [rpcMetrics(metrics)],
+    interceptors: [observeCalls(callEnded)],
     // JobService calls pass the call policy (closing, API keys, faults); health and reflection stay open.
     admit: (request, rpcService) => (rpcService === JobService ? admitted(policy, request) : createContextValues()),
     onRefused: (method, error, startedAt) =>
-      metrics.rpc(`${method.parent.typeName}/${method.name}`, error.code, (performance.now() - startedAt) / 1000),
+      callEnded(`${method.parent.typeName}/${method.name}`, error.code, (performance.now() - startedAt) / 1000),
   });
   void app.register(pageRoutes, { dir: options.pageDir ?? DEFAULT_PAGE_DIR });
   app.get("/metrics", async (_request, reply) => {
@@ -211,7 +201,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     if (settings.shutdownGraceMs > 0) {
       await new Promise((resolve) => setTimeout(resolve, settings.shutdownGraceMs));
     }
-    await inFlight.drained(settings.drainTimeoutMs);
+    await onePort?.drained(settings.drainTimeoutMs);
     onePort?.destroyConnections();
   });
   // Stops taking work; on Redis, jobs not yet finished stay there for the other instances.

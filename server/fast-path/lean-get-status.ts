@@ -8,17 +8,19 @@ import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
 import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { bodyLimit, ENVELOPE_HEADER_BYTES } from "../transport/body-limit.js";
-import type { Admission, RequestHeaders } from "../policy/call-policy.js";
+import type { CallPolicy, RequestHeaders } from "../policy/call-policy.js";
+import type { CorsPolicy } from "../policy/cors-policy.js";
 import type { GetStatus, StatusCall } from "../service/job-service.js";
+import type { FastPath } from "../transport/one-port-server.js";
 import { COMPRESSED_FLAG, compressedWithoutEncoding, parseMessage } from "../transport/parse-message.js";
 import { readBody } from "../transport/read-body.js";
 import type { Presence } from "../service/presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
-type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type Kind = "json" | "proto" | "grpc";
 
-const PATH = `/${JobService.typeName}/${JobService.method.getStatus.name}`;
+const METHOD = `${JobService.typeName}/${JobService.method.getStatus.name}`;
+const PATH = `/${METHOD}`;
 /** Connect's defaults, which the Connect path uses too. */
 const COMPRESS_MIN_BYTES = 1024;
 const MAX_TIMEOUT_MS = Number.MAX_SAFE_INTEGER;
@@ -26,13 +28,13 @@ const compressions: Compression[] = [compressionGzip, compressionBrotli];
 
 export interface LeanGetStatusOptions {
   getStatus: GetStatus;
-  /** Who calls and whether the call may run (the call policy), before the body is read. */
-  admit: (request: RequestHeaders, peer: string | undefined) => Admission;
+  /** Who calls and whether the call may run, decided before the body is read, as on the router. */
+  policy: Pick<CallPolicy, "admit">;
+  /** The CORS headers every answer carries, as the router's answers do. */
+  cors: Pick<CorsPolicy, "headers">;
   readMaxBytes: number;
-  /** Headers every answer carries, as the rest of the server's answers do (CORS). */
-  commonHeaders: (origin: string | null) => Record<string, string>;
-  /** Told of each answer: its code (undefined for OK) and when the request arrived (performance.now()). */
-  onAnswered?: (code: Code | undefined, startedAt: number) => void;
+  /** Told of each call as it ends, as the router's calls are: method, code (undefined for OK), seconds. */
+  callEnded?: (method: string, code: Code | undefined, seconds: number) => void;
 }
 
 /** One request and its answer, whichever HTTP API carries them. */
@@ -61,12 +63,7 @@ interface Exchange extends RequestHeaders {
  * compatibility request and response objects. Every other request, and every other form of this
  * one (GET, gRPC-Web, compressed bodies), goes on.
  */
-export function createLeanGetStatus(options: LeanGetStatusOptions): {
-  /** For HTTP/1.1 requests: serves the lean ones, hands the rest to `next`. */
-  http1(next: Handler): Handler;
-  /** For HTTP/2 streams: serves the lean ones and returns true; false leaves the stream alone. */
-  http2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
-} {
+export function createLeanGetStatus(options: LeanGetStatusOptions): FastPath {
   return {
     http1: (next) => (req, res) => {
       const kind = req.method === "POST" && req.url === PATH ? leanKind(req.headers, false) : undefined;
@@ -110,14 +107,14 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
   const grpc = kind === "grpc";
   const acceptName = grpc ? "grpc-accept-encoding" : "accept-encoding";
   const compression = compressionNegotiate(compressions, null, exchange.header(acceptName), acceptName).response;
-  const headers = options.commonHeaders(exchange.header("origin"));
+  const headers = options.cors.headers(exchange.header("origin"));
   let code: Code | undefined;
   try {
     const timeout = grpc
       ? parseGrpcTimeout(exchange.header("grpc-timeout"), MAX_TIMEOUT_MS)
       : parseConnectTimeout(exchange.header("connect-timeout-ms"), MAX_TIMEOUT_MS);
     // As the router: the call is admitted before the body is read.
-    const { caller, owner } = options.admit(exchange, exchange.peer);
+    const { caller, owner } = options.policy.admit(exchange, exchange.peer);
     if (timeout.error !== undefined) {
       throw timeout.error;
     }
@@ -140,7 +137,7 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
       sendConnectError(exchange, headers, error);
     }
   } finally {
-    options.onAnswered?.(code, startedAt);
+    options.callEnded?.(METHOD, code, (performance.now() - startedAt) / 1000);
   }
 }
 

@@ -1,16 +1,18 @@
-import { ConnectError, type Interceptor } from "@connectrpc/connect";
-import type { ServerMetrics } from "./server-metrics.js";
+import { type Code, ConnectError, type Interceptor } from "@connectrpc/connect";
+
+/** Told of each call as it ends: "package.Service/Method", its code (undefined for OK), its duration. */
+export type CallEnded = (method: string, code: Code | undefined, seconds: number) => void;
 
 /**
- * Counts every RPC that goes through Connect's router, by method and code, with its duration;
- * a stream is counted when it ends.
+ * Tells `callEnded` of every RPC that goes through Connect's router, by method and code, with its
+ * duration; a stream when it ends.
  */
-export function rpcMetrics(metrics: ServerMetrics): Interceptor {
+export function observeCalls(callEnded: CallEnded): Interceptor {
   return (next) => async (req) => {
     const started = performance.now();
     const method = `${req.service.typeName}/${req.method.name}`;
     const done = (error?: unknown): void =>
-      metrics.rpc(method, error === undefined ? undefined : ConnectError.from(error).code, (performance.now() - started) / 1000);
+      callEnded(method, error === undefined ? undefined : ConnectError.from(error).code, (performance.now() - started) / 1000);
     let res;
     try {
       res = await next(req);

@@ -3,6 +3,7 @@ import type { IncomingHttpHeaders } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { guardHttp2Sessions, PING_INTERVAL_MS } from "./http2-sessions.js";
+import { createInFlightRequests } from "./in-flight-requests.js";
 
 /** The first bytes of every HTTP/2 connection made with prior knowledge (RFC 9113, 3.4). */
 const PREFACE = Buffer.from("PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n", "latin1");
@@ -11,14 +12,22 @@ const HEADERS_TIMEOUT_MS = 10_000;
 
 type Handler = (req: IncomingMessage, res: ServerResponse) => void;
 type Http2Handler = (req: Http2ServerRequest, res: Http2ServerResponse) => void;
-/** Takes an HTTP/2 stream as it arrives and returns true, or returns false to leave it to `handler`. */
-export type StreamHandler = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders) => boolean;
+/**
+ * A path that answers some requests before `handler` sees them (the same protocol, less
+ * machinery); whatever it leaves goes on to `handler`, so a server without it is as correct.
+ */
+export interface FastPath {
+  /** For HTTP/1.1 requests: serves the ones it takes, hands the rest to `next`. */
+  http1(next: Handler): Handler;
+  /** For HTTP/2 streams, as raw streams: serves the ones it takes and returns true; false leaves the stream alone. */
+  http2(stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean;
+}
 
 export interface OnePortServerOptions {
-  /** Serves HTTP/1.1 requests, and the HTTP/2 streams `onStream` leaves (as compatibility requests). */
+  /** Serves HTTP/1.1 requests, and the HTTP/2 streams no fast path takes (as compatibility requests). */
   handler: Handler;
-  /** Sees each HTTP/2 stream first. @default takes none */
-  onStream?: StreamHandler;
+  /** See each request first, in order. @default none */
+  fastPaths?: readonly FastPath[];
   /** SETTINGS_MAX_CONCURRENT_STREAMS of every HTTP/2 connection. */
   maxStreamsPerConnection: number;
   /** A connection with no request in flight is closed after this long, in ms. */
@@ -43,6 +52,8 @@ export interface OnePortServer {
    * (new ones after their first stream). The port still answers meanwhile.
    */
   drain(): void;
+  /** Resolves once no request is in flight, or after `timeoutMs` at the latest. */
+  drained(timeoutMs: number): Promise<void>;
   /** Cuts every connection now, whatever it has in flight. */
   destroyConnections(): void;
 }
@@ -58,11 +69,21 @@ export interface OnePortServer {
  * HTTP/2 pings while streams are open), and an HTTP/2 connection has at most
  * `maxStreamsPerConnection` streams open.
  *
- * HTTP/2 streams go to `onStream` first, as raw streams; those it does not take become HTTP/2
- * compatibility requests and responses for `handler`.
+ * Each request goes to the fast paths first (HTTP/2 streams as raw streams); those they leave
+ * reach `handler` (HTTP/2 ones as compatibility requests and responses). Every request is
+ * counted until its answer ends, whichever path served it, for drained().
  */
 export function createOnePortServer(options: OnePortServerOptions): OnePortServer {
-  const { handler, onStream = () => false } = options;
+  const fastPaths = options.fastPaths ?? [];
+  const inFlight = createInFlightRequests();
+  const handler = inFlight.wrap(fastPaths.reduceRight<Handler>((next, path) => path.http1(next), options.handler));
+  const onStream = (stream: ServerHttp2Stream, headers: IncomingHttpHeaders): boolean => {
+    if (!fastPaths.some((path) => path.http2(stream, headers))) {
+      return false;
+    }
+    inFlight.track(stream);
+    return true;
+  };
   let draining = false;
   const h1 = http.createServer(
     {
@@ -149,6 +170,7 @@ export function createOnePortServer(options: OnePortServerOptions): OnePortServe
       closeIdleH1();
       sessions.drain();
     },
+    drained: (timeoutMs) => inFlight.drained(timeoutMs),
     destroyConnections,
   };
 }
