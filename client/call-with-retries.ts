@@ -1,7 +1,6 @@
-import { Code, ConnectError } from "@connectrpc/connect";
-import { CallAbortedError, DeadlineExceededError, type JobClientError } from "./errors.js";
+import { CallAbortedError, type DeadlineExceededError, type JobClientError } from "./errors.js";
 import type { ResolvedClientOptions } from "./job-client-options.js";
-import { isRetryable, retryDelayMs } from "./retry-policy.js";
+import { decideRetry, logRetry } from "./retry-decision.js";
 import { sleep } from "./sleep.js";
 import { toJobClientError } from "./to-job-client-error.js";
 
@@ -20,8 +19,8 @@ export interface RetryScope {
 }
 
 /**
- * Runs `attempt` until it succeeds, retrying retryable failures after a backoff that honours the
- * server's hints, at most `maxRetries` times and never past the deadline. `attempt` receives the
+ * Runs `attempt` until it succeeds, retrying as `decideRetry` says: after a backoff that honours
+ * the server's hints, at most `maxRetries` times and never past the deadline. `attempt` receives the
  * time left in ms (undefined without a deadline) and the number of the retry (0 for the first
  * try). Throws a JobClientError.
  */
@@ -42,28 +41,16 @@ export async function callWithRetries<T>(
     } catch (caught) {
       const error = toJobClientError(caught, scope);
       lastError = error;
-      if (error instanceof CallAbortedError) {
-        throw error;
-      }
-      if (deadline !== undefined && Date.now() >= deadline) {
+      const remaining = deadline === undefined ? Infinity : deadline - Date.now();
+      const decision = decideRetry({ error, attempt: retry, remainingMs: remaining, safeToRepeat: scope.safeToRepeat }, options);
+      if (decision.kind === "time-out") {
         throw scope.timeoutError(error);
       }
-      const cause = error.cause;
-      if (!(cause instanceof ConnectError) || !isRetryable(cause, scope.safeToRepeat) || retry >= options.maxRetries) {
+      if (decision.kind === "give-up") {
         throw error;
       }
-      const hintMs = "retryAfterMs" in error ? (error.retryAfterMs as number | undefined) : undefined;
-      const leftMs = deadline === undefined ? Infinity : deadline - Date.now();
-      if (hintMs !== undefined && hintMs >= leftMs) {
-        // The server will not take the call before the deadline: waiting would be in vain.
-        throw scope.timeoutError(error);
-      }
-      // A backoff longer than the time left ends at the deadline (and then with timeoutError).
-      const delayMs = Math.min(retryDelayMs(retry, hintMs, options.retry, options.random), leftMs);
-      options.logger.warn?.(
-        { method: scope.method, retry: retry + 1, delayMs: Math.round(delayMs), code: Code[cause.code] },
-        `retrying ${scope.method} after ${error.name}`,
-      );
+      const { delayMs } = decision;
+      logRetry(options.logger, { method: scope.method, jobId: scope.jobId, attempt: retry, delayMs, error });
       try {
         await sleep(delayMs, signal);
       } catch (reason) {

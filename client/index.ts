@@ -13,15 +13,17 @@
  */
 export { JobClient } from "./job-client.js";
 export type {
+  AwaitCompletionOptions,
+  CallOptions,
   CreateJobInput,
   GetStatusOptions,
   JobPage,
   ListJobsOptions,
   StatusResult,
   WatchOptions,
-} from "./job-client.js";
+} from "./call-types.js";
 export { CLIENT_DEFAULTS } from "./job-client-options.js";
-export type { AwaitCompletionOptions, CallOptions, JobClientOptions } from "./job-client-options.js";
+export type { JobClientOptions } from "./job-client-options.js";
 export { JOB_STATUS, POLLING_MODES, isTerminal } from "./constants.js";
 export type { JobStatus, PollingMode } from "./constants.js";
 export {

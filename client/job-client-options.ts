@@ -1,6 +1,5 @@
-import type { Job } from "../gen/jobs/v1/job_pb.js";
 import type { Transport } from "@connectrpc/connect";
-import { POLLING_MODES, type PollingMode } from "./constants.js";
+import { POLLING_MODES } from "./constants.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
 import type { RetryOptions } from "./retry-policy.js";
@@ -24,25 +23,6 @@ export interface JobClientOptions {
   longWaitMs?: number;
   /** Random numbers in [0, 1) for jitter; replaceable in tests. @default Math.random */
   random?: () => number;
-}
-
-/** Options of every call. */
-export interface CallOptions {
-  /** Aborts the call, including its retries and sleeps; it then rejects with CallAbortedError. */
-  signal?: AbortSignal;
-  /** Total time for the call, retries included, in ms. @default no total; each attempt gets requestTimeoutMs */
-  timeoutMs?: number;
-}
-
-export interface AwaitCompletionOptions extends CallOptions {
-  /** How to wait. @default POLLING_MODES.LONG */
-  mode?: PollingMode;
-  /** Total time to wait for the end, in ms; then DeadlineExceededError with the last job. @default no limit */
-  timeoutMs?: number;
-  /** SHORT mode: the interval between polls, in ms (the server's hint wins when longer). @default 1_000 */
-  pollIntervalMs?: number;
-  /** Called with the job each time a new version of it is seen, the first read included. */
-  onUpdate?: (job: Job) => void;
 }
 
 /** Every client setting, filled in. */

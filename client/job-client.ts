@@ -9,75 +9,49 @@ import {
 } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { type Job, JobState } from "../gen/jobs/v1/job_pb.js";
-import { JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { JobService, type WatchJobResponse } from "../gen/jobs/v1/job_service_pb.js";
 import { awaitCompletion } from "./await-completion.js";
+import type {
+  AwaitCompletionOptions,
+  CallOptions,
+  CreateJobInput,
+  GetStatusOptions,
+  JobPage,
+  ListJobsOptions,
+  StatusResult,
+  WatchOptions,
+} from "./call-types.js";
 import { callWithRetries } from "./call-with-retries.js";
 import { DeadlineExceededError, type JobClientError } from "./errors.js";
 import {
-  type AwaitCompletionOptions,
-  type CallOptions,
   type JobClientOptions,
   type ResolvedClientOptions,
   requireNumber,
   resolveClientOptions,
 } from "./job-client-options.js";
+import type { JobReader, OpenStreamOptions } from "./job-reader.js";
 import { POLLING_MODES } from "./constants.js";
 import { pollChanges } from "./poll-changes.js";
 import { releasingStream } from "./releasing-stream.js";
 import { newRequestId } from "./request-id.js";
-import { type OpenStream, streamChanges } from "./stream-changes.js";
+import { streamChanges } from "./stream-changes.js";
 import { WaitScope } from "./wait-scope.js";
-
-/** What createJob takes. */
-export interface CreateJobInput {
-  /** How long the simulated work takes, in ms. */
-  processingDurationMs: number;
-  /** End the job in ERROR instead of COMPLETED. @default false */
-  shouldError?: boolean;
-  /** Idempotency key (a UUID): retries with it never create a second job. @default a new random UUID */
-  requestId?: string;
-}
-
-/** What getStatus answers. */
-export interface StatusResult {
-  /** The job as it is now. */
-  job: Job;
-  /** For a job not yet ended: wait at least this long before the next short poll, in ms. */
-  nextPollAfterMs: number | undefined;
-}
-
-export interface GetStatusOptions extends CallOptions {
-  /** Hold the call up to this long for a change after `knownVersion`, in ms. @default 0 (answer at once) */
-  waitMs?: number;
-  /** The version already seen; with waitMs, the server answers when the job's version differs. */
-  knownVersion?: bigint;
-}
-
-export interface WatchOptions extends CallOptions {
-  /** The version already seen: the first job yielded is the next one. @default 0 (none) */
-  knownVersion?: bigint;
-  /** Total time to follow the job, in ms; then DeadlineExceededError with the last job. @default no limit */
-  timeoutMs?: number;
-}
-
-export interface ListJobsOptions extends CallOptions {
-  /** Most jobs in the page. @default the server's (50) */
-  pageSize?: number;
-  /** The nextPageToken of the previous page. */
-  pageToken?: string;
-  /** Only jobs in this state. @default any */
-  state?: JobState;
-}
-
-export interface JobPage {
-  /** Newest first. */
-  jobs: Job[];
-  /** Pass as pageToken for the next page; empty on the last page. */
-  nextPageToken: string;
-}
 
 /** Extra time given to a long wait's request beyond the wait itself, for the answer to travel. */
 const LONG_WAIT_GRACE_MS = 5_000;
+
+/** One unary call of #unary: what it is, for retries and logs, and its caller's options. */
+interface UnaryCall {
+  /** The RPC, for logs and errors. */
+  method: string;
+  /** Whether the call may run twice without harm (reads; creates with a request_id). */
+  safeToRepeat: boolean;
+  options: CallOptions;
+  /** The job the call is about, for JobNotFoundError. */
+  jobId?: string;
+  /** The long wait asked of the server, in ms: each attempt gets that much more time. @default 0 */
+  waitMs?: number;
+}
 
 /**
  * A client of the job service: starts jobs and waits for them as cheaply and promptly as the
@@ -93,6 +67,8 @@ export class JobClient {
   readonly #rpc: Client<typeof JobService>;
   readonly #options: ResolvedClientOptions;
   readonly #headers: Record<string, string>;
+  /** What the wait loops read the job with. */
+  readonly #reader: JobReader;
 
   constructor(options: JobClientOptions) {
     this.#options = resolveClientOptions(options);
@@ -103,6 +79,10 @@ export class JobClient {
     }
     this.#rpc = createClient(JobService, transport);
     this.#headers = this.#options.apiKey === undefined ? {} : { authorization: `Bearer ${this.#options.apiKey}` };
+    this.#reader = {
+      getStatus: (jobId, status) => this.getStatus(jobId, status),
+      openStream: (jobId, stream) => this.#openStream(jobId, stream),
+    };
   }
 
   /**
@@ -127,7 +107,7 @@ export class JobClient {
     };
     // With a request_id a repeated create returns the first job, so any failure may be retried.
     const safeToRepeat = request.requestId !== "";
-    const { job } = await this.#unary("CreateJob", safeToRepeat, options, undefined, (callOptions) =>
+    const { job } = await this.#unary({ method: "CreateJob", safeToRepeat, options }, (callOptions) =>
       this.#rpc.createJob(request, callOptions),
     );
     return job as Job;
@@ -142,13 +122,8 @@ export class JobClient {
     const waitMs = options.waitMs ?? 0;
     requireNumber("waitMs", waitMs, 0);
     const request = { jobId, wait: durationFromMs(waitMs), knownVersion: options.knownVersion ?? 0n };
-    const reply = await this.#unary(
-      "GetStatus",
-      true,
-      options,
-      jobId,
-      (callOptions) => this.#rpc.getStatus(request, callOptions),
-      waitMs,
+    const reply = await this.#unary({ method: "GetStatus", safeToRepeat: true, options, jobId, waitMs }, (callOptions) =>
+      this.#rpc.getStatus(request, callOptions),
     );
     return {
       job: reply.job as Job,
@@ -164,13 +139,7 @@ export class JobClient {
    * CallAbortedError when `signal` aborts, JobNotFoundError for an unknown id.
    */
   awaitCompletion(jobId: string, options: AwaitCompletionOptions = {}): Promise<Job> {
-    return awaitCompletion(
-      (id, status) => this.getStatus(id, status),
-      this.#openStream(jobId),
-      jobId,
-      options,
-      this.#options,
-    );
+    return awaitCompletion(jobId, options, { reader: this.#reader, settings: this.#options });
   }
 
   /**
@@ -184,9 +153,10 @@ export class JobClient {
       requireNumber("timeoutMs", options.timeoutMs, 0);
     }
     const scope = new WaitScope(jobId, options.timeoutMs, options.signal);
-    const longWaits = () =>
-      pollChanges((id, status) => this.getStatus(id, status), scope, POLLING_MODES.LONG, 0, this.#options);
-    return streamChanges(this.#openStream(jobId), longWaits, scope, options.knownVersion ?? 0n, this.#options);
+    const reader = this.#reader;
+    const settings = this.#options;
+    const longWaits = () => pollChanges({ reader, settings, scope, mode: POLLING_MODES.LONG, pollIntervalMs: 0 });
+    return streamChanges({ reader, settings, scope, knownVersion: options.knownVersion ?? 0n, fallback: longWaits });
   }
 
   /**
@@ -195,7 +165,7 @@ export class JobClient {
    * cancelled it and only the answer was lost: then the cancelled job is returned.
    */
   async cancelJob(jobId: string, options: CallOptions = {}): Promise<Job> {
-    const { job } = await this.#unary("CancelJob", false, options, jobId, async (callOptions, retry) => {
+    const { job } = await this.#unary({ method: "CancelJob", safeToRepeat: false, options, jobId }, async (callOptions, retry) => {
       try {
         return await this.#rpc.cancelJob({ jobId }, callOptions);
       } catch (error) {
@@ -214,28 +184,23 @@ export class JobClient {
   /** One page of jobs, newest first. */
   async listJobs(options: ListJobsOptions = {}): Promise<JobPage> {
     const request = { pageSize: options.pageSize ?? 0, pageToken: options.pageToken ?? "", state: options.state ?? 0 };
-    const page = await this.#unary("ListJobs", true, options, undefined, (callOptions) =>
+    const page = await this.#unary({ method: "ListJobs", safeToRepeat: true, options }, (callOptions) =>
       this.#rpc.listJobs(request, callOptions),
     );
     return { jobs: page.jobs, nextPageToken: page.nextPageToken };
   }
 
-  #openStream(jobId: string): OpenStream {
-    return (knownVersion, { signal, timeoutMs }) =>
-      releasingStream(
-        (call) => this.#rpc.watchJob({ jobId, knownVersion }, { signal: call, timeoutMs, headers: this.#headers }),
-        signal,
-      );
+  #openStream(jobId: string, { knownVersion, signal, timeoutMs }: OpenStreamOptions): AsyncIterable<WatchJobResponse> {
+    return releasingStream(
+      (call) => this.#rpc.watchJob({ jobId, knownVersion }, { signal: call, timeoutMs, headers: this.#headers }),
+      signal,
+    );
   }
 
   /** One unary call with retries, each attempt bounded by the time left. */
   #unary<T>(
-    method: string,
-    safeToRepeat: boolean,
-    options: CallOptions,
-    jobId: string | undefined,
+    { method, safeToRepeat, options, jobId, waitMs = 0 }: UnaryCall,
     call: (callOptions: ConnectCallOptions, retry: number) => Promise<T>,
-    waitMs = 0,
   ): Promise<T> {
     const { signal, timeoutMs } = options;
     if (timeoutMs !== undefined) {

@@ -1,14 +1,23 @@
 import type { Job } from "../gen/jobs/v1/job_pb.js";
+import type { GetStatusOptions, StatusResult } from "./call-types.js";
 import { isTerminal, POLLING_MODES } from "./constants.js";
 import { DeadlineExceededError } from "./errors.js";
 import type { ResolvedClientOptions } from "./job-client-options.js";
-import type { GetStatusOptions, StatusResult } from "./job-client.js";
+import type { JobReader } from "./job-reader.js";
 import type { WaitScope } from "./wait-scope.js";
 
 /** Below this much time left, a long wait is not worth sending: the server would answer at once. */
 export const MIN_LONG_WAIT_MS = 100;
 
-export type GetStatus = (jobId: string, options: GetStatusOptions) => Promise<StatusResult>;
+export interface PollChangesOptions {
+  /** Reads the job. */
+  reader: Pick<JobReader, "getStatus">;
+  settings: ResolvedClientOptions;
+  scope: WaitScope;
+  mode: typeof POLLING_MODES.LONG | typeof POLLING_MODES.SHORT;
+  /** SHORT mode: the interval between polls, in ms (the server's hint wins when longer). */
+  pollIntervalMs: number;
+}
 
 /**
  * Yields the job's new versions, first as it is now, until it ends: one loop that reads the job,
@@ -16,16 +25,11 @@ export type GetStatus = (jobId: string, options: GetStatusOptions) => Promise<St
  * and the server's hint), so that a change landing in between is never missed.
  * Throws DeadlineExceededError (with the last job) when the scope's time runs out.
  */
-export async function* pollChanges(
-  getStatus: GetStatus,
-  scope: WaitScope,
-  mode: typeof POLLING_MODES.LONG | typeof POLLING_MODES.SHORT,
-  pollIntervalMs: number,
-  client: ResolvedClientOptions,
-): AsyncGenerator<Job, void, undefined> {
+export async function* pollChanges(options: PollChangesOptions): AsyncGenerator<Job, void, undefined> {
+  const { reader, settings, scope, mode, pollIntervalMs } = options;
   const read = async (status: GetStatusOptions): Promise<StatusResult> => {
     try {
-      return await getStatus(scope.jobId, { ...status, signal: scope.signal, timeoutMs: scope.callTimeout() });
+      return await reader.getStatus(scope.jobId, { ...status, signal: scope.signal, timeoutMs: scope.callTimeout() });
     } catch (error) {
       throw error instanceof DeadlineExceededError && scope.timeoutMs !== undefined ? scope.timedOut(error.cause) : error;
     }
@@ -44,7 +48,7 @@ export async function* pollChanges(
     const hintMs = reply.nextPollAfterMs ?? 0;
     if (mode === POLLING_MODES.SHORT) {
       // Paced by the larger of the interval and the server's hint, plus up to 10% jitter.
-      await scope.pause(Math.max(pollIntervalMs, hintMs) * (1 + 0.1 * client.random()));
+      await scope.pause(Math.max(pollIntervalMs, hintMs) * (1 + 0.1 * settings.random()));
       if (scope.remaining() <= 0) {
         throw scope.timedOut();
       }
@@ -60,7 +64,7 @@ export async function* pollChanges(
       await scope.pause(scope.remaining());
       throw scope.timedOut();
     }
-    reply = await read({ waitMs: Math.min(client.longWaitMs, scope.remaining()), knownVersion: last.version });
+    reply = await read({ waitMs: Math.min(settings.longWaitMs, scope.remaining()), knownVersion: last.version });
     replyWasLongWait = true;
   }
 }

@@ -1,0 +1,72 @@
+import type { Job, JobState } from "../gen/jobs/v1/job_pb.js";
+import type { PollingMode } from "./constants.js";
+
+// What each JobClient call takes and answers. Apart from the client and its loops, so that
+// both can name them without importing each other.
+
+/** Options of every call. */
+export interface CallOptions {
+  /** Aborts the call, including its retries and sleeps; it then rejects with CallAbortedError. */
+  signal?: AbortSignal;
+  /** Total time for the call, retries included, in ms. @default no total; each attempt gets requestTimeoutMs */
+  timeoutMs?: number;
+}
+
+/** What createJob takes. */
+export interface CreateJobInput {
+  /** How long the simulated work takes, in ms. */
+  processingDurationMs: number;
+  /** End the job in ERROR instead of COMPLETED. @default false */
+  shouldError?: boolean;
+  /** Idempotency key (a UUID): retries with it never create a second job. @default a new random UUID */
+  requestId?: string;
+}
+
+export interface GetStatusOptions extends CallOptions {
+  /** Hold the call up to this long for a change after `knownVersion`, in ms. @default 0 (answer at once) */
+  waitMs?: number;
+  /** The version already seen; with waitMs, the server answers when the job's version differs. */
+  knownVersion?: bigint;
+}
+
+/** What getStatus answers. */
+export interface StatusResult {
+  /** The job as it is now. */
+  job: Job;
+  /** For a job not yet ended: wait at least this long before the next short poll, in ms. */
+  nextPollAfterMs: number | undefined;
+}
+
+export interface AwaitCompletionOptions extends CallOptions {
+  /** How to wait. @default POLLING_MODES.LONG */
+  mode?: PollingMode;
+  /** Total time to wait for the end, in ms; then DeadlineExceededError with the last job. @default no limit */
+  timeoutMs?: number;
+  /** SHORT mode: the interval between polls, in ms (the server's hint wins when longer). @default 1_000 */
+  pollIntervalMs?: number;
+  /** Called with the job each time a new version of it is seen, the first read included. */
+  onUpdate?: (job: Job) => void;
+}
+
+export interface WatchOptions extends CallOptions {
+  /** The version already seen: the first job yielded is the next one. @default 0 (none) */
+  knownVersion?: bigint;
+  /** Total time to follow the job, in ms; then DeadlineExceededError with the last job. @default no limit */
+  timeoutMs?: number;
+}
+
+export interface ListJobsOptions extends CallOptions {
+  /** Most jobs in the page. @default the server's (50) */
+  pageSize?: number;
+  /** The nextPageToken of the previous page. */
+  pageToken?: string;
+  /** Only jobs in this state. @default any */
+  state?: JobState;
+}
+
+export interface JobPage {
+  /** Newest first. */
+  jobs: Job[];
+  /** Pass as pageToken for the next page; empty on the last page. */
+  nextPageToken: string;
+}
