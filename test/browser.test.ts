@@ -2,15 +2,16 @@ import { existsSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { type Browser, chromium, type Page } from "playwright-core";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Browser, chromium, type Locator, type Page } from "playwright-core";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../client/index.js";
 import { SIMULATED_ERROR_MESSAGE } from "../server/stores/job-runner.js";
 import { buildPage } from "../web/build-page.js";
-import { type RunningServer, startServer } from "./support/start-server.js";
+import { type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // The page at / in Debian's Chromium: it builds the page afresh, serves it from a real server
-// and drives the form, the live list and the client library exposed on window.jobs.
+// and drives the form, the live list and the client library exposed on window.jobs. The tests
+// share one page, so each reads only the rows of the jobs it made itself (by data-job-id).
 
 const CHROMIUM = "/usr/bin/chromium";
 const haveChromium = existsSync(CHROMIUM);
@@ -25,6 +26,37 @@ describe.skipIf(!haveChromium && !required)("the browser page", () => {
   let browser: Browser | undefined;
   let page: Page;
   const pageErrors: string[] = [];
+  /** Set by a test that makes the page log errors on purpose. */
+  let errorsExpected = false;
+
+  /** The rows on the page, top to bottom: the id and state of each job. */
+  function rows(): Promise<{ id: string; state: string }[]> {
+    return page
+      .locator("#jobs tbody tr")
+      .evaluateAll((trs) =>
+        trs.map((tr) => ({ id: (tr as HTMLElement).dataset.jobId ?? "", state: (tr as HTMLElement).dataset.state ?? "" })),
+      );
+  }
+
+  async function rowIds(): Promise<string[]> {
+    return (await rows()).map((row) => row.id);
+  }
+
+  function rowOf(jobId: string): Locator {
+    return page.locator(`#jobs tbody tr[data-job-id="${jobId}"]`);
+  }
+
+  /** Creates a job with the form and resolves with its id, once its row is on the page. */
+  async function createWithForm(seconds: string, { error = false } = {}): Promise<string> {
+    const before = new Set(await rowIds());
+    await page.getByLabel("Duration (seconds)").fill(seconds);
+    await page.getByLabel(/End in error/).setChecked(error);
+    await page.getByRole("button", { name: "Create job" }).click();
+    const added = async () => (await rowIds()).filter((id) => !before.has(id));
+    await expect.poll(async () => (await added()).length, { timeout: 10_000 }).toBe(1);
+    await page.getByLabel(/End in error/).setChecked(false);
+    return (await added())[0]!;
+  }
 
   beforeAll(async () => {
     if (!haveChromium) {
@@ -66,36 +98,53 @@ describe.skipIf(!haveChromium && !required)("the browser page", () => {
     }
   }, 60_000);
 
+  afterEach(() => {
+    const errors = pageErrors.splice(0);
+    if (!errorsExpected) {
+      expect(errors, "the page logged errors").toEqual([]);
+    }
+    errorsExpected = false;
+  });
+
   it("creates a job from the form and shows it reach COMPLETED, counting down meanwhile", async () => {
-    await page.getByLabel("Duration (seconds)").fill("1");
-    await page.getByRole("button", { name: "Create job" }).click();
-    const row = page.locator("#jobs tbody tr").first();
-    await expect.poll(() => row.getAttribute("data-state")).toBe("PENDING");
-    await expect.poll(() => row.locator(".time-left").textContent()).toMatch(/^(1 s|finishing…)$/);
-    await expect.poll(() => row.getAttribute("data-state"), { timeout: 5_000 }).toBe("COMPLETED");
+    const row = rowOf(await createWithForm("3"));
+    // Every countdown text shown until the end: whole seconds, going down.
+    const countdown: string[] = [];
+    await expect
+      .poll(
+        async () => {
+          const left = (await row.locator(".time-left").textContent()) ?? "";
+          if (/^\d+ s$/.test(left) && countdown.at(-1) !== left) {
+            countdown.push(left);
+          }
+          return row.getAttribute("data-state");
+        },
+        { timeout: 15_000, interval: 50 },
+      )
+      .toBe("COMPLETED");
+    expect(countdown.length).toBeGreaterThanOrEqual(2);
+    const seconds = countdown.map((text) => parseInt(text, 10));
+    expect(seconds).toEqual([...seconds].sort((a, b) => b - a));
+    expect(seconds[0]).toBeLessThanOrEqual(3);
     expect(await row.locator(".badge").textContent()).toBe("COMPLETED");
     await expect.poll(() => row.getByRole("button", { name: /Cancel/ }).isVisible()).toBe(false);
   });
 
   it("shows a should_error job end in ERROR with its message, newest first", async () => {
-    await page.getByLabel("Duration (seconds)").fill("0.5");
-    await page.getByLabel(/End in error/).check();
-    await page.getByRole("button", { name: "Create job" }).click();
-    await page.getByLabel(/End in error/).uncheck();
-    const rows = page.locator("#jobs tbody tr");
-    await expect.poll(() => rows.count()).toBe(2);
-    const row = rows.first();
-    await expect.poll(() => row.getAttribute("data-state"), { timeout: 5_000 }).toBe("ERROR");
+    const older = await createWithForm("60");
+    const failing = await createWithForm("0.5", { error: true });
+    expect((await rowIds()).filter((id) => id === older || id === failing)).toEqual([failing, older]);
+    const row = rowOf(failing);
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("ERROR");
     expect(await row.locator(".details").textContent()).toBe(SIMULATED_ERROR_MESSAGE);
+    await rawClient(server!.url).cancelJob({ jobId: older });
   });
 
   it("cancels a pending job with its Cancel button", async () => {
-    await page.getByLabel("Duration (seconds)").fill("60");
-    await page.getByRole("button", { name: "Create job" }).click();
-    const row = page.locator("#jobs tbody tr").first();
-    await expect.poll(() => row.getAttribute("data-state")).toBe("PENDING");
+    const row = rowOf(await createWithForm("60"));
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("PENDING");
     await row.getByRole("button", { name: /^Cancel job/ }).click();
-    await expect.poll(() => row.getAttribute("data-state")).toBe("CANCELLED");
+    await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("CANCELLED");
   });
 
   it("runs the client library in the page: awaitCompletion resolves with the completed job", async () => {
@@ -117,23 +166,36 @@ describe.skipIf(!haveChromium && !required)("the browser page", () => {
     expect(result.seen).toEqual([JobState.PENDING, JobState.COMPLETED]);
   });
 
-  it("lists the jobs made so far on a fresh load, newest first, and logs no errors", async () => {
+  it("lists the jobs on a fresh load, newest first, those made elsewhere too, and logs no errors", async () => {
+    // Made elsewhere (not by this page), each ended before the next is made.
+    const raw = rawClient(server!.url);
+    const made: { id: string; state: string }[] = [];
+    for (const [processingDuration, shouldError, cancel, state] of [
+      [{ seconds: 60n }, false, true, "CANCELLED"],
+      [{ seconds: 0n }, true, false, "ERROR"],
+      [{ seconds: 0n }, false, false, "COMPLETED"],
+    ] as const) {
+      const { job } = await raw.createJob({ processingDuration, shouldError });
+      if (cancel) {
+        await raw.cancelJob({ jobId: job!.id });
+      } else {
+        await raw.getStatus({ jobId: job!.id, wait: { seconds: 10n }, knownVersion: 1n });
+      }
+      made.push({ id: job!.id, state });
+    }
     await page.reload();
-    const states = page.locator("#jobs tbody tr");
-    await expect.poll(() => states.count()).toBe(4);
-    expect(await states.evaluateAll((rows) => rows.map((row) => row.getAttribute("data-state")))).toEqual([
-      "COMPLETED",
-      "CANCELLED",
-      "ERROR",
-      "COMPLETED",
-    ]);
+    const ids = new Set(made.map((job) => job.id));
+    const listed = async () => (await rows()).filter((row) => ids.has(row.id));
+    await expect.poll(async () => (await listed()).length, { timeout: 10_000 }).toBe(made.length);
+    expect(await listed()).toEqual([...made].reverse());
     if (process.env.PAGE_SCREENSHOT !== undefined) {
       await page.screenshot({ path: process.env.PAGE_SCREENSHOT, fullPage: true });
     }
-    expect(pageErrors).toEqual([]);
   });
 
   it("shows the client's NetworkError in the alert when a create cannot reach the server", async () => {
+    // The refused requests are logged by the page, as they should be.
+    errorsExpected = true;
     await page.route("**/jobs.v1.JobService/CreateJob", (route) => route.abort("connectionrefused"));
     try {
       await page.getByRole("button", { name: "Create job" }).click();

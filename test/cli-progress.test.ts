@@ -6,6 +6,7 @@ import { JOB_STATUS } from "../client/index.js";
 import { jobProgress } from "../cli/job-progress.js";
 import { createProgress } from "../cli/progress.js";
 import { type Job, JobSchema } from "../gen/jobs/v1/job_pb.js";
+import { waitUntil } from "./support/wait-until.js";
 
 const t0 = 1_800_000_000_000;
 
@@ -55,8 +56,12 @@ describe("createProgress", () => {
     const progress = createProgress({ stream, live: true, intervalMs: 10, now: () => now });
     progress.update(job(JOB_STATUS.PENDING));
     now = t0 + 2_000;
-    await new Promise((resolve) => setTimeout(resolve, 150));
-    progress.finish(job(JOB_STATUS.COMPLETED, t0 + 4_000, 2n));
+    try {
+      // Redrawn by its own timer, with the clock moved on.
+      await waitUntil(() => text().includes("50% | PENDING | 2s left"), { what: "the bar to redraw at 50%" });
+    } finally {
+      progress.finish(job(JOB_STATUS.COMPLETED, t0 + 4_000, 2n));
+    }
     const drawn = text();
     expect(drawn).toContain("25% | PENDING | 3s left");
     expect(drawn).toContain("50% | PENDING | 2s left");

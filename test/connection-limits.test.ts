@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { createOnePortServer } from "../server/transport/one-port-server.js";
 import { rawH2 } from "./support/raw-h2.js";
 import { rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { waitUntil } from "./support/wait-until.js";
 
 // Every connection is bounded in time and in streams, on both protocols: nothing a client
 // leaves open (idle, half-sent, unanswered, reset in a loop) stays open.
@@ -181,14 +182,7 @@ describe("keepalive pings", () => {
     let pings = 0;
     session.on("ping", () => pings++);
     // Many ping timeouts long: the pings are answered (node:http2 does), so nothing ends.
-    await new Promise<void>((resolve) => {
-      const check = setInterval(() => {
-        if (pings >= 5) {
-          clearInterval(check);
-          resolve();
-        }
-      }, 50);
-    });
+    await waitUntil(() => pings >= 5, { what: () => `5 pings (${pings} so far)` });
     expect(session.closed || session.destroyed).toBe(false);
     expect(stream.closed).toBe(false);
   });

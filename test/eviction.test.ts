@@ -4,17 +4,14 @@ import { describe, expect, it } from "vitest";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { JOB_STATUS, POLLING_MODES } from "../client/index.js";
 import { captureLog } from "./support/capture-log.js";
+import { heldCount, untilHeld } from "./support/held-count.js";
+import { metricValue } from "./support/metric-value.js";
 import { clientFor, postJson, rawClient, startServer } from "./support/start-server.js";
 
 // MAX_HELD_WAITS: past the global cap the oldest held wait is answered early with its unchanged
 // job and a poll hint (a watch ends with RESOURCE_EXHAUSTED and RetryInfo), never dropped.
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** Resolves with "pending" if `promise` has not settled within `ms`. */
-function stillPending(promise: Promise<unknown>, ms: number): Promise<unknown> {
-  return Promise.race([promise.then(() => "settled", () => "settled"), sleep(ms).then(() => "pending")]);
-}
+// The servers keep their own registry (its evictions are logged and raise the hint), so the
+// tests read how many waits are held from the held_waits gauge.
 
 describe("evicting held waits past MAX_HELD_WAITS", () => {
   it("answers the oldest long wait at once with HTTP 200, the unchanged job and a hint of about a second, holding the others", async () => {
@@ -26,23 +23,28 @@ describe("evicting held waits past MAX_HELD_WAITS", () => {
       const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
       const longWait = { jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n };
       const first = postJson(server.url, "GetStatus", { jobId: job!.id, wait: "20s", knownVersion: "1" });
-      await sleep(150);
+      await untilHeld(server.url, 1);
       const second = raw.getStatus(longWait, { signal: controller.signal });
-      await sleep(150);
-      expect(await stillPending(first, 0)).toBe("pending");
+      second.catch(() => undefined);
+      // Both held, at the cap: the first has not been answered.
+      await untilHeld(server.url, 2);
 
       const started = Date.now();
       const third = raw.getStatus(longWait, { signal: controller.signal });
+      third.catch(() => undefined);
       const answer = await first;
 
-      expect(Date.now() - started).toBeLessThan(500);
+      // Its own wait is 20 s: answered well before that, it was evicted, however loaded the machine.
+      expect(Date.now() - started).toBeLessThan(10_000);
       expect(answer.status).toBe(200);
       expect(answer.body.job).toMatchObject({ id: job!.id, state: "JOB_STATE_PENDING", version: "1" });
       // A second, spread over half to one and a half times so that evicted callers return apart.
       const hintMs = parseFloat(String(answer.body.nextPollAfter)) * 1000;
       expect(hintMs).toBeGreaterThanOrEqual(500);
       expect(hintMs).toBeLessThanOrEqual(1_500);
-      expect(await stillPending(Promise.race([second, third]), 300)).toBe("pending");
+      // The other two are held (the third took the first one's place), and only one was evicted.
+      expect(await heldCount(server.url)).toBe(2);
+      expect(await metricValue(server.url, "evictions_total")).toBe(1);
       const warnings = log.entries().filter((entry) => entry.heldWaits !== undefined);
       expect(warnings).toMatchObject([{ level: 40, heldWaits: 2, evictions: 1 }]);
     } finally {
@@ -60,7 +62,8 @@ describe("evicting held waits past MAX_HELD_WAITS", () => {
       const watch = raw.watchJob({ jobId: job!.id }, { signal: controller.signal })[Symbol.asyncIterator]();
       expect((await watch.next()).value?.job?.version).toBe(1n);
       const ended = watch.next();
-      await sleep(150);
+      // Held again after its first answer: the long wait below takes its place.
+      await untilHeld(server.url, 1);
 
       void raw.getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal }).catch(() => undefined);
       const error = await ended.then(
@@ -148,8 +151,13 @@ describe("evicting held waits past MAX_HELD_WAITS", () => {
           .getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal })
           .catch(() => "aborted"),
       );
-      expect(await stillPending(Promise.race(waits), 300)).toBe("pending");
+      // All three held at once, none evicted: the registry is at the cap and has not passed it.
+      await untilHeld(server.url, 3);
+      expect(await metricValue(server.url, "evictions_total")).toBe(0);
       expect(log.text()).toBe("");
+      // None was answered: each ends by the caller's abort.
+      controller.abort();
+      expect(await Promise.all(waits)).toEqual(["aborted", "aborted", "aborted"]);
     } finally {
       controller.abort();
       await server.close();

@@ -1,6 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS, JobClientError, JobNotFoundError, JobState } from "../client/index.js";
+import { untilHeld } from "./support/held-count.js";
 import { clientFor, rawClient, type RunningServer, startServer } from "./support/start-server.js";
 
 // CreateJob's idempotency, CancelJob and ListJobs paging, through JobClient and the raw stubs.
@@ -57,14 +58,16 @@ describe("job life cycle", () => {
   describe("CancelJob", () => {
     it("cancels a pending job, wakes its long waiters, and the job never completes afterwards", async () => {
       const { client } = clientFor(server.url);
-      const job = await client.createJob({ processingDurationMs: 400 });
-      const waiting = client.awaitCompletion(job.id, { timeoutMs: 5_000 });
-      await new Promise((resolve) => setTimeout(resolve, 50));
+      const job = await client.createJob({ processingDurationMs: 2_000 });
+      // Due just after it: once this one has completed, the runner's timer for the first has fired.
+      const witness = await client.createJob({ processingDurationMs: 2_100 });
+      const waiting = client.awaitCompletion(job.id, { timeoutMs: 10_000 });
+      await untilHeld(server.url, 1);
       const cancelled = await client.cancelJob(job.id);
       expect(cancelled.state).toBe(JOB_STATUS.CANCELLED);
       expect(cancelled.version).toBe(2n);
       expect((await waiting).state).toBe(JOB_STATUS.CANCELLED);
-      await new Promise((resolve) => setTimeout(resolve, 500));
+      expect((await client.awaitCompletion(witness.id, { timeoutMs: 10_000 })).state).toBe(JOB_STATUS.COMPLETED);
       const { job: later } = await client.getStatus(job.id);
       expect(later.state).toBe(JOB_STATUS.CANCELLED);
       expect(later.version).toBe(2n);

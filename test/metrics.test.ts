@@ -1,4 +1,5 @@
-import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { untilHeld } from "./support/held-count.js";
 import { postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
 
 // GET /metrics in Prometheus's text format: jobs by state, held waits, wakes and their delay,
@@ -31,10 +32,10 @@ describe("metrics", () => {
     const waiting = raw
       .getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal })
       .catch(() => undefined);
-    await vi.waitFor(async () => expect(value(await scrape(server.url), "held_waits")).toBe(1));
+    await untilHeld(server.url, 1);
     controller.abort();
     await waiting;
-    await vi.waitFor(async () => expect(value(await scrape(server.url), "held_waits")).toBe(0));
+    await untilHeld(server.url, 0);
   });
 
   it("counts jobs by state, wakes with their delay, and RPCs by method and code", async () => {
@@ -59,8 +60,20 @@ describe("metrics", () => {
     for (let i = 0; i < 4; i++) {
       await raw.getStatus({ jobId: job!.id }).catch(() => undefined);
     }
-    const waits = [1, 2, 3].map(() => raw.getStatus({ jobId: job!.id, wait: { seconds: 1n }, knownVersion: 1n }));
-    await Promise.all(waits);
+    // Three waits of 20 s on a cap of two: the first answer can only be an eviction.
+    const controller = new AbortController();
+    const waits = [1, 2, 3].map(() =>
+      raw.getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal }),
+    );
+    for (const wait of waits) {
+      wait.catch(() => undefined);
+    }
+    try {
+      await Promise.race(waits);
+    } finally {
+      controller.abort();
+    }
+    await untilHeld(server.url, 0);
     const metrics = await scrape(server.url);
     expect(value(metrics, 'rate_limited_total{limit="short_poll"}')).toBeGreaterThanOrEqual(1);
     expect(value(metrics, "evictions_total")).toBeGreaterThanOrEqual(1);

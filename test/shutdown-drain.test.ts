@@ -3,6 +3,7 @@ import http2 from "node:http2";
 import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { type ServerProcess, spawnServer } from "./support/spawn-server.js";
+import { waitUntil } from "./support/wait-until.js";
 
 // SIGTERM as a process sees it (server/main.ts): the port keeps answering for SHUTDOWN_GRACE
 // (health NOT_SERVING, JobService UNAVAILABLE, clients told to go), then closes, and the process
@@ -42,10 +43,8 @@ function postJson(url: string, path: string, body: unknown): Promise<{ status: n
 }
 
 /** Resolves once the server's log has a line matching `pattern`. */
-async function logged(server: ServerProcess, pattern: RegExp): Promise<void> {
-  while (!pattern.test(server.output())) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+function logged(server: ServerProcess, pattern: RegExp): Promise<void> {
+  return waitUntil(() => pattern.test(server.output()), { intervalMs: 20, what: `a log line matching ${pattern}` });
 }
 
 describe("SIGTERM", () => {

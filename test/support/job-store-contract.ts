@@ -1,10 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { randomUUID } from "node:crypto";
-import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { newJobId } from "../../server/service/job-id.js";
 import type { JobStore } from "../../server/stores/job-store.js";
+import { waitUntil } from "./wait-until.js";
 
 /** A new PENDING job as the service would make it. */
 export function draftJob(fields: Partial<Omit<Job, "$typeName" | "$unknown">> = {}): Job {
@@ -73,7 +74,8 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect(result?.changed).toBe(true);
       expect(result?.job).toMatchObject({ state: JobState.ERROR, errorMessage: "boom", version: 2n });
       expect(timestampMs(result!.job.updateTime!)).toBe(at);
-      await vi.waitFor(() => expect(seen.map((update) => update.version)).toEqual([2n]));
+      await waitUntil(() => seen.length > 0, { what: "the subscriber to be told" });
+      expect(seen.map((update) => update.version)).toEqual([2n]);
       expect((await store.get(job.id))?.job).toEqual(result?.job);
 
       const again = await store.finish(job.id, { state: JobState.CANCELLED, at: Date.now() });
@@ -99,12 +101,25 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       await store.create(watched, owner);
       await store.create(other, owner);
       const seen: string[] = [];
-      const unsubscribe = store.subscribe(watched.id, (update) => seen.push(update.id));
-      await store.finish(other.id, { state: JobState.COMPLETED, at: Date.now() });
-      unsubscribe();
-      await store.finish(watched.id, { state: JobState.COMPLETED, at: Date.now() });
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      expect(seen).toEqual([]);
+      // Witnesses that stay subscribed: once they are told of a change, so would be anyone else
+      // subscribed to that job (a store tells a job's listeners together).
+      const witnessed: string[] = [];
+      const unwatchOther = store.subscribe(other.id, (update) => witnessed.push(update.id));
+      const unwatchWatched = store.subscribe(watched.id, (update) => witnessed.push(update.id));
+      try {
+        const unsubscribe = store.subscribe(watched.id, (update) => seen.push(update.id));
+        await store.finish(other.id, { state: JobState.COMPLETED, at: Date.now() });
+        await waitUntil(() => witnessed.length === 1, { what: "the witness of the other job to be told" });
+        expect(witnessed).toEqual([other.id]);
+        unsubscribe();
+        await store.finish(watched.id, { state: JobState.COMPLETED, at: Date.now() });
+        await waitUntil(() => witnessed.length === 2, { what: "the witness of the watched job to be told" });
+        expect(witnessed).toEqual([other.id, watched.id]);
+        expect(seen).toEqual([]);
+      } finally {
+        unwatchOther();
+        unwatchWatched();
+      }
     });
 
     it("lists an owner's jobs newest first, page by page, by state", async () => {
