@@ -1,5 +1,4 @@
 import { Command, CommanderError } from "commander";
-import packageJson from "../package.json" with { type: "json" };
 import { type CliContext, createContext } from "./cli-context.js";
 import { addCancelCommand } from "./commands/cancel.js";
 import { addCreateCommand } from "./commands/create.js";
@@ -12,6 +11,7 @@ import { type ExitCode, exitCodeForError } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
 import { PROGRAM_NAME } from "./program-name.js";
+import { packageVersion } from "./package-version.js";
 
 const helpAfter = `
 Durations are a number and a unit: 500ms, 5s, 1.5m, 1h.
@@ -40,7 +40,7 @@ Examples:
 export function buildProgram(context: CliContext): Command {
   const program = new Command(PROGRAM_NAME)
     .description("Start jobs on a job service and wait for them.")
-    .version(packageJson.version, "-V, --version", "print the version")
+    .version(packageVersion(), "-V, --version", "print the version")
     .exitOverride()
     .configureOutput({
       writeOut: (text) => context.stdout.write(text),

@@ -1,5 +1,6 @@
 import { buildServer } from "./app.js";
 import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
+import { startupLine, startupSummary } from "./startup-line.js";
 
 // The only place that reads the environment, listens and handles signals.
 
@@ -22,7 +23,10 @@ const config = configOrExit();
 const app = buildServer({
   ...config,
   redis: config.jobStore === "redis" ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
-  logger: { level: config.logLevel },
+  // Lines for people on a terminal; JSON, one object per line, for everything else.
+  logger: process.stdout.isTTY
+    ? { level: config.logLevel, transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } } }
+    : { level: config.logLevel },
 });
 
 let closing = false;
@@ -56,3 +60,5 @@ try {
   app.log.fatal({ err: error }, "could not listen");
   process.exit(1);
 }
+// On a terminal the line says it all; in JSON its fields come too.
+app.log.info(process.stdout.isTTY ? {} : startupSummary(app, config), startupLine(app, config));

@@ -1,3 +1,4 @@
+import type { FastifyServerOptions } from "fastify";
 import type { Clock } from "./clock.js";
 import type { HeldWaits } from "./service/held-waits.js";
 import type { JobStore } from "./stores/job-store.js";
@@ -96,7 +97,7 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   /** Random numbers for fault injection. @default Math.random */
   random?: () => number;
   /** Fastify's logger option: false for none, or pino options. @default false */
-  logger?: boolean | { level: string };
+  logger?: FastifyServerOptions["logger"];
   /**
    * Serve GetStatus's common forms (Connect unary, gRPC) on the lean path, the same wire protocol
    * without the router's per-call machinery; false sends them through Connect's router like

@@ -1,11 +1,17 @@
 import { createHash } from "node:crypto";
+import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
-/** Where `npm run build:web` writes the page: `<repo>/dist/web`. */
-export const DEFAULT_PAGE_DIR = fileURLToPath(new URL("../../dist/web/", import.meta.url));
+/**
+ * Where `npm run build:web` writes the page: dist/web, beside the compiled server (dist/server),
+ * or under the repository when the server runs from source (tsx).
+ */
+export const DEFAULT_PAGE_DIR = fileURLToPath(
+  existsSync(new URL("../../web/app.js", import.meta.url)) ? new URL("../../web/", import.meta.url) : new URL("../../dist/web/", import.meta.url),
+);
 
 export interface PageRoutesOptions {
   /** The folder holding the built page (index.html, app.js, app.js.map, style.css). */
