@@ -1,8 +1,8 @@
 import type { Redis } from "ioredis";
-import { type BucketShape, type Decision, MAX_PROMISED, PROMISE_GRACE_MS } from "./token-bucket.js";
+import { type BucketShape, type Decision, EARLY_MS, LATE_MS, MAX_PROMISED, PROMISE_GRACE_MS } from "./token-bucket.js";
 
 // takeToken (token-bucket.ts), step for step, atomically in Redis, on Redis's clock so that
-// every instance agrees. KEYS: the bucket's hash. ARGV: interval ms, burst, grace ms, max promised.
+// every instance agrees. KEYS: the bucket's hash. ARGV: interval ms, burst, grace ms, max promised, early ms, late ms.
 // Returns {allowed (1 or 0), retry after (whole ms)}.
 const takeTokenScript = `
 local time = redis.call("TIME")
@@ -10,10 +10,14 @@ local now = tonumber(time[1]) * 1000 + tonumber(time[2]) / 1000
 local interval = tonumber(ARGV[1])
 local tolerance = (tonumber(ARGV[2]) - 1) * interval
 local grace = tonumber(ARGV[3])
-local saved = redis.call("HMGET", KEYS[1], "tat", "first", "promised")
+local early = tonumber(ARGV[5])
+local late = tonumber(ARGV[6])
+local saved = redis.call("HMGET", KEYS[1], "tat", "first", "promised", "taken", "late")
 local tat = tonumber(saved[1]) or now
 local first = tonumber(saved[2]) or now
 local promised = tonumber(saved[3]) or 0
+local taken = tonumber(saved[4])
+local lateLetIn = saved[5] ~= "0"
 if promised > 0 and first < now - grace then
   local expired = math.min(promised, math.floor((now - grace - first) / interval) + 1)
   promised = promised - expired
@@ -21,12 +25,17 @@ if promised > 0 and first < now - grace then
 end
 local allowed = 0
 local retry = 0
-if promised > 0 and first <= now then
+if promised > 0 and first <= now + early then
+  taken = first
+  lateLetIn = false
   first = first + interval
   promised = promised - 1
   allowed = 1
 elseif promised == 0 and tat - tolerance <= now then
   tat = math.max(tat, now) + interval
+  allowed = 1
+elseif (not lateLetIn) and taken ~= nil and now >= taken and now - taken <= late then
+  lateLetIn = true
   allowed = 1
 elseif promised >= tonumber(ARGV[4]) then
   retry = first + promised * interval - now
@@ -37,7 +46,8 @@ else
   tat = tat + interval
   retry = slot - now
 end
-redis.call("HSET", KEYS[1], "tat", tostring(tat), "first", tostring(first), "promised", promised)
+redis.call("HSET", KEYS[1], "tat", tostring(tat), "first", tostring(first), "promised", promised, "late", lateLetIn and "1" or "0")
+if taken ~= nil then redis.call("HSET", KEYS[1], "taken", tostring(taken)) end
 local keep = math.max(tat, first + promised * interval) - now + grace
 redis.call("PEXPIRE", KEYS[1], math.max(1, math.ceil(keep)))
 return {allowed, math.ceil(retry)}
@@ -51,7 +61,7 @@ export function createRedisTokenBucket(redis: Redis, shape: BucketShape): (key: 
   if (typeof scripted.takeToken !== "function") {
     redis.defineCommand("takeToken", { numberOfKeys: 1, lua: takeTokenScript });
   }
-  const args = [String(shape.intervalMs), String(shape.burst), String(PROMISE_GRACE_MS), String(MAX_PROMISED)];
+  const args = [String(shape.intervalMs), String(shape.burst), String(PROMISE_GRACE_MS), String(MAX_PROMISED), String(EARLY_MS), String(LATE_MS)];
   return async (key) => {
     const [allowed, retryAfterMs] = await scripted.takeToken(key, ...args);
     return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs };

@@ -3,8 +3,10 @@ import { seededRandom } from "../../test/support/seeded-random.js";
 import {
   type BucketShape,
   type BucketState,
+  EARLY_MS,
   fullBucket,
   isIdle,
+  LATE_MS,
   MAX_PROMISED,
   PROMISE_GRACE_MS,
   takeToken,
@@ -59,6 +61,31 @@ describe("token bucket", () => {
     expect(b.take(150)).toEqual({ allowed: false, retryAfterMs: 150 });
     expect(b.take(200)).toEqual({ allowed: true });
     expect(b.take(300)).toEqual({ allowed: true });
+  });
+
+  it("takes a promised call back a few ms early, as timers fire", () => {
+    const b = bucket();
+    for (let i = 0; i < 10; i++) {
+      b.take(0);
+    }
+    expect(b.take(0)).toEqual({ allowed: false, retryAfterMs: 100 });
+    expect(b.take(100 - EARLY_MS)).toEqual({ allowed: true });
+  });
+
+  it("lets in, once, a call just late for a promised time another call of its address took", () => {
+    const b = bucket();
+    for (let i = 0; i < 10; i++) {
+      b.take(0);
+    }
+    expect(b.take(0)).toEqual({ allowed: false, retryAfterMs: 100 });
+    expect(b.take(50)).toEqual({ allowed: false, retryAfterMs: 150 });
+    // Someone else comes at 100 and takes the first promise; its caller, 3 ms later, is let in.
+    expect(b.take(100)).toEqual({ allowed: true });
+    expect(b.take(103)).toEqual({ allowed: true });
+    // Only once per promise, and only just after it.
+    expect(b.take(104)).toEqual({ allowed: false, retryAfterMs: 196 });
+    expect(b.take(200)).toEqual({ allowed: true });
+    expect(b.take(200 + LATE_MS + 1)).toEqual({ allowed: false, retryAfterMs: 400 - (200 + LATE_MS + 1) });
   });
 
   it("never refuses twice in a row any of 20 callers behind one address who follow the hints", () => {

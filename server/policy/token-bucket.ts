@@ -6,6 +6,9 @@ export interface BucketState {
   first: number;
   /** How many promised retry times are outstanding: first, first + interval, ... */
   promised: number;
+  /** The promised time taken last (-Infinity for none), and whether a call late for it was let in too. */
+  lastTaken: number;
+  lateLetIn: boolean;
 }
 
 /** The shape of a limit: a steady rate and the burst allowed above it. */
@@ -23,10 +26,14 @@ export type Decision = { allowed: true } | { allowed: false; retryAfterMs: numbe
 export const PROMISE_GRACE_MS = 1_000;
 /** Most promised retries outstanding per bucket; past them, a refusal promises nothing. */
 export const MAX_PROMISED = 1_000;
+/** A promised call may come this much early: timers fire up to a few ms before their time. */
+export const EARLY_MS = 5;
+/** A call this soon after a promised time another call took is let in too, once per promise. */
+export const LATE_MS = 15;
 
 /** A bucket no call has touched: full. */
 export function fullBucket(now: number): BucketState {
-  return { tat: now, first: now, promised: 0 };
+  return { tat: now, first: now, promised: 0, lastTaken: Number.NEGATIVE_INFINITY, lateLetIn: true };
 }
 
 /**
@@ -35,7 +42,10 @@ export function fullBucket(now: number): BucketState {
  * then. A call that comes back at (or after) the earliest outstanding promise takes it and is let
  * through, while new calls queue behind the promises, so callers that follow the hints are not
  * refused twice, even many at once behind one address. (A fixed window tells every refused call
- * the same instant, and refuses most of them again.)
+ * the same instant, and refuses most of them again.) Callers behind one address cannot be told
+ * apart, so another call may take a promised time just before the caller it was promised to: a
+ * call that comes within LATE_MS after a taken time is let in too, once per promise (the cost:
+ * under such contention, a little more than the rate gets through).
  *
  * Pure: takes the state and the time, returns the new state. The Redis limiter runs the same
  * steps in Lua (redis-token-bucket.ts); keep the two alike.
@@ -44,26 +54,32 @@ export function takeToken(state: BucketState, shape: BucketShape, now: number): 
   const { intervalMs, burst } = shape;
   const tolerance = (burst - 1) * intervalMs;
   let { tat, first, promised } = state;
+  const { lastTaken, lateLetIn } = state;
   // Promises long past were never taken: their callers left.
   if (promised > 0 && first < now - PROMISE_GRACE_MS) {
     const expired = Math.min(promised, Math.floor((now - PROMISE_GRACE_MS - first) / intervalMs) + 1);
     promised -= expired;
     first += expired * intervalMs;
   }
-  if (promised > 0 && first <= now) {
+  const allowed: Decision = { allowed: true };
+  if (promised > 0 && first <= now + EARLY_MS) {
     // A refused call back at its time: its token was booked when it was refused.
-    return { state: { tat, first: first + intervalMs, promised: promised - 1 }, decision: { allowed: true } };
+    return { state: { tat, first: first + intervalMs, promised: promised - 1, lastTaken: first, lateLetIn: false }, decision: allowed };
   }
   if (promised === 0 && tat - tolerance <= now) {
-    return { state: { tat: Math.max(tat, now) + intervalMs, first, promised }, decision: { allowed: true } };
+    return { state: { ...state, tat: Math.max(tat, now) + intervalMs, first, promised }, decision: allowed };
+  }
+  if (!lateLetIn && now >= lastTaken && now - lastTaken <= LATE_MS) {
+    // Most likely the caller that time was promised to, beaten to it by another of its address.
+    return { state: { ...state, tat, first, promised, lateLetIn: true }, decision: allowed };
   }
   if (promised >= MAX_PROMISED) {
-    return { state, decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now } };
+    return { state: { ...state, first, promised }, decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now } };
   }
   // The next free time is this call's; book its token.
   const slot = tat - tolerance;
   return {
-    state: { tat: tat + intervalMs, first: promised === 0 ? slot : first, promised: promised + 1 },
+    state: { tat: tat + intervalMs, first: promised === 0 ? slot : first, promised: promised + 1, lastTaken, lateLetIn },
     decision: { allowed: false, retryAfterMs: slot - now },
   };
 }
