@@ -107,8 +107,14 @@ export async function startChild(file: string, options: StartChildOptions = {}):
           reject(new Error(`${file}: "${type}" took longer than ${timeoutMs} ms`));
         }, timeoutMs);
         pending.set(id, {
-          resolve: (answer) => (clearTimeout(timer), resolve(answer as T)),
-          reject: (error) => (clearTimeout(timer), reject(error)),
+          resolve: (answer) => {
+            clearTimeout(timer);
+            resolve(answer as T);
+          },
+          reject: (error) => {
+            clearTimeout(timer);
+            reject(error);
+          },
         });
         child.send({ kind: "request", id, type, value });
       });

@@ -1,10 +1,11 @@
 // The memory store's heap: per job with retention off and on, and over time under a steady
 // create/finish load with a short retention (flat when retention works).
 //   node --expose-gc --import tsx bench/memory-store-heap.ts [jobs=100000] [seconds=60] [rate=2000]
-import { create } from "@bufbuild/protobuf";
-import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+
 import { randomUUID } from "node:crypto";
 import { setTimeout as sleep } from "node:timers/promises";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import { newJobId } from "../server/service/job-id.js";
 import { createMemoryJobStore, type MemoryJobStore } from "../server/stores/memory-job-store.js";
@@ -76,7 +77,9 @@ for (let second = 1; second <= seconds; second++) {
   if (second % 5 === 0) {
     const held = store.held();
     const mb = (heapUsed() - base) / 1e6;
-    console.log(`  ${second} s: ${second * rate} made, held ${held.jobs} jobs / ${held.requestIds} ids, heap +${mb.toFixed(2)} MB`);
+    console.log(
+      `  ${second} s: ${second * rate} made, held ${held.jobs} jobs / ${held.requestIds} ids, heap +${mb.toFixed(2)} MB`,
+    );
   }
 }
 // No calls from here on: the store's one timer gives the rest back.

@@ -21,7 +21,15 @@ export function renderChart(figures: readonly Figure[], title: string): string {
   const parts: string[] = [text(10, 24, title, 16, "bold")];
   let y = 50;
 
-  parts.push(text(10, y, "ours / peer (same run, medians of alternating rounds); throughput: higher is better, the rest: lower", 13, "bold"));
+  parts.push(
+    text(
+      10,
+      y,
+      "ours / peer (same run, medians of alternating rounds); throughput: higher is better, the rest: lower",
+      13,
+      "bold",
+    ),
+  );
   y += 12;
   const maxRatio = Math.max(2, ...ratios.map(({ ratio }) => ratio * 1.1));
   const xRatio = (value: number) => LABEL + (value / maxRatio) * PLOT;
@@ -31,7 +39,9 @@ export function renderChart(figures: readonly Figure[], title: string): string {
   for (const { figure, ratio } of ratios) {
     const better = figure.higherIsBetter === true ? ratio >= 1 : ratio <= 1;
     parts.push(text(LABEL - 8, y + 14, `${figure.name} (${figure.unit})`, 12, "normal", "end"));
-    parts.push(`<rect x="${LABEL}" y="${y + 4}" width="${(xRatio(ratio) - LABEL).toFixed(1)}" height="${ROW - 8}" fill="${better ? GOOD : BAD}"/>`);
+    parts.push(
+      `<rect x="${LABEL}" y="${y + 4}" width="${(xRatio(ratio) - LABEL).toFixed(1)}" height="${ROW - 8}" fill="${better ? GOOD : BAD}"/>`,
+    );
     parts.push(text(Math.max(xRatio(ratio), xRatio(1)) + 4, y + 14, `${ratio.toFixed(2)}  vs ${figure.peer?.name ?? ""}`, 11));
     y += ROW;
   }

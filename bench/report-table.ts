@@ -8,13 +8,16 @@ export function formatTable(figures: readonly Figure[]): string {
       figure.name,
       figure.unit,
       figure.peer === undefined ? "-" : `${formatNumber(figure.peer.value)} (${figure.peer.name})`,
-      typeof figure.ours === "number" ? formatNumber(figure.ours) : `${formatNumber(figure.ours.p50)} / ${formatNumber(figure.ours.p99)} / ${formatNumber(figure.ours.max)}`,
+      typeof figure.ours === "number"
+        ? formatNumber(figure.ours)
+        : `${formatNumber(figure.ours.p50)} / ${formatNumber(figure.ours.p99)} / ${formatNumber(figure.ours.max)}`,
       ratio === undefined ? "" : ratio.toFixed(2),
     ];
   });
   const header = ["figure", "unit", "peer", "ours (or p50 / p99 / max)", "ours/peer"];
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => (row[i] as string).length)));
-  const line = (cells: readonly string[]) => cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join("  ");
+  const line = (cells: readonly string[]) =>
+    cells.map((cell, i) => (i >= 2 ? cell.padStart(widths[i] as number) : cell.padEnd(widths[i] as number))).join("  ");
   const out = [line(header), widths.map((width) => "-".repeat(width)).join("  ")];
   let section = "";
   for (const [i, figure] of figures.entries()) {

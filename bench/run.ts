@@ -40,7 +40,9 @@ const sections: Array<[string, (notes: string[]) => Promise<{ figures: Figure[];
 
 const figures: Figure[] = [];
 const raw: Record<string, unknown> = {};
-const notes: string[] = options.router ? ["--router: our server answered GetStatus through Connect's router only (no lean path)"] : [];
+const notes: string[] = options.router
+  ? ["--router: our server answered GetStatus through Connect's router only (no lean path)"]
+  : [];
 let failed = false;
 for (const [name, run] of sections) {
   if (!options.only.has(name)) {

@@ -37,7 +37,9 @@ export function serveParent(handlers: Record<string, Handler>, ready: Record<str
     }
     const handler = handlers[message.type ?? ""];
     Promise.resolve()
-      .then(() => (handler === undefined ? Promise.reject(new Error(`no command ${message.type}`)) : handler(message.value as never)))
+      .then(() =>
+        handler === undefined ? Promise.reject(new Error(`no command ${message.type}`)) : handler(message.value as never),
+      )
       .then(
         (value) => send({ kind: "reply", id: message.id, value }),
         (error: unknown) => send({ kind: "error", id: message.id, value: error instanceof Error ? error.stack : String(error) }),

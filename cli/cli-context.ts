@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { JobClient } from "../client/index.js";
-import { type ExitCode, EXIT_CODES } from "./exit-codes.js";
+import { EXIT_CODES, type ExitCode } from "./exit-codes.js";
 import { readGlobalOptions } from "./global-options.js";
 import { createOutput, type LineSink, type Output } from "./output.js";
 import { createProgress, type ProgressReporter } from "./progress.js";

@@ -28,9 +28,7 @@ export function errorLine(error: unknown, context: ErrorContext): string {
   }
   if (error instanceof DeadlineExceededError) {
     const last = error.lastJob;
-    return last === undefined
-      ? `timed out: ${error.message}`
-      : `timed out: job ${last.id} is still ${stateName(last)}`;
+    return last === undefined ? `timed out: ${error.message}` : `timed out: job ${last.id} is still ${stateName(last)}`;
   }
   if (error instanceof NetworkError) {
     return `could not reach the server at ${context.url}: ${rootCause(error)}`;

@@ -3,8 +3,8 @@ import { CommanderError } from "commander";
 import {
   CallAbortedError,
   DeadlineExceededError,
-  type Job,
   JOB_STATUS,
+  type Job,
   JobClientError,
   NetworkError,
   RateLimitError,

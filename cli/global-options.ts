@@ -23,9 +23,7 @@ export const GLOBAL_DEFAULTS = Object.freeze({
 
 export function addGlobalOptions(program: Command): Command {
   return program
-    .addOption(
-      new Option("--url <url>", "the server").env("JOBS_URL").default(GLOBAL_DEFAULTS.url).argParser(urlArgument),
-    )
+    .addOption(new Option("--url <url>", "the server").env("JOBS_URL").default(GLOBAL_DEFAULTS.url).argParser(urlArgument))
     .addOption(new Option("--api-key <key>", "API key, for a server with API_KEYS").env("JOBS_API_KEY"))
     .addOption(new Option("--json", "print jobs as JSON, one object per line").default(GLOBAL_DEFAULTS.json))
     .addOption(

@@ -10,8 +10,8 @@ import { errorLine } from "./error-line.js";
 import { type ExitCode, exitCodeForError } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
-import { PROGRAM_NAME } from "./program-name.js";
 import { packageVersion } from "./package-version.js";
+import { PROGRAM_NAME } from "./program-name.js";
 
 const helpAfter = `
 Durations are a number and a unit: 500ms, 5s, 1.5m, 1h.
@@ -77,4 +77,3 @@ export async function runCli(args: readonly string[], io: Omit<CliContext, "exit
     return code;
   }
 }
-

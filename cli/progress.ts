@@ -1,5 +1,5 @@
 import { SingleBar } from "cli-progress";
-import { type Job, JOB_STATUS } from "../client/index.js";
+import { JOB_STATUS, type Job } from "../client/index.js";
 import { formatDuration } from "./duration.js";
 import { jobProgress } from "./job-progress.js";
 import type { LineSink } from "./output.js";

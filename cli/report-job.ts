@@ -1,4 +1,4 @@
-import { type Job, JOB_STATUS } from "../client/index.js";
+import { JOB_STATUS, type Job } from "../client/index.js";
 import { type ExitCode, exitCodeForJob } from "./exit-codes.js";
 import type { Output } from "./output.js";
 

@@ -11,7 +11,9 @@
  *
  * @module
  */
-export { JobClient } from "./job-client.js";
+
+export type { Job } from "../gen/jobs/v1/job_pb.js";
+export { JobState } from "../gen/jobs/v1/job_pb.js";
 export type {
   AwaitCompletionOptions,
   CallOptions,
@@ -22,10 +24,9 @@ export type {
   StatusResult,
   WatchOptions,
 } from "./call-types.js";
-export { CLIENT_DEFAULTS } from "./job-client-options.js";
-export type { JobClientOptions } from "./job-client-options.js";
-export { JOB_STATUS, POLLING_MODES, isTerminal } from "./constants.js";
 export type { JobStatus, PollingMode } from "./constants.js";
+export { isTerminal, JOB_STATUS, POLLING_MODES } from "./constants.js";
+export type { JobClientErrorOptions } from "./errors.js";
 export {
   CallAbortedError,
   DeadlineExceededError,
@@ -35,8 +36,8 @@ export {
   RateLimitError,
   ServerError,
 } from "./errors.js";
-export type { JobClientErrorOptions } from "./errors.js";
+export { JobClient } from "./job-client.js";
+export type { JobClientOptions } from "./job-client-options.js";
+export { CLIENT_DEFAULTS } from "./job-client-options.js";
 export type { Logger } from "./logger.js";
 export type { RetryOptions } from "./retry-policy.js";
-export { JobState } from "../gen/jobs/v1/job_pb.js";
-export type { Job } from "../gen/jobs/v1/job_pb.js";

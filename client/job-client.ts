@@ -1,8 +1,8 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import {
-  type CallOptions as ConnectCallOptions,
   type Client,
   Code,
+  type CallOptions as ConnectCallOptions,
   ConnectError,
   createClient,
   type Transport,
@@ -22,15 +22,10 @@ import type {
   WatchOptions,
 } from "./call-types.js";
 import { callWithRetries } from "./call-with-retries.js";
-import { DeadlineExceededError, type JobClientError } from "./errors.js";
-import {
-  type JobClientOptions,
-  type ResolvedClientOptions,
-  requireNumber,
-  resolveClientOptions,
-} from "./job-client-options.js";
-import type { JobReader, OpenStreamOptions } from "./job-reader.js";
 import { POLLING_MODES } from "./constants.js";
+import { DeadlineExceededError, type JobClientError } from "./errors.js";
+import { type JobClientOptions, type ResolvedClientOptions, requireNumber, resolveClientOptions } from "./job-client-options.js";
+import type { JobReader, OpenStreamOptions } from "./job-reader.js";
 import { pollChanges } from "./poll-changes.js";
 import { releasingStream } from "./releasing-stream.js";
 import { newRequestId } from "./request-id.js";
@@ -92,11 +87,7 @@ export class JobClient {
   createJob(input: CreateJobInput, options?: CallOptions): Promise<Job>;
   /** Starts a job taking `processingDurationMs`, ending in ERROR when `shouldError`. */
   createJob(processingDurationMs: number, shouldError?: boolean, options?: CallOptions): Promise<Job>;
-  async createJob(
-    first: CreateJobInput | number,
-    second?: boolean | CallOptions,
-    third?: CallOptions,
-  ): Promise<Job> {
+  async createJob(first: CreateJobInput | number, second?: boolean | CallOptions, third?: CallOptions): Promise<Job> {
     const input = typeof first === "number" ? { processingDurationMs: first, shouldError: second === true } : first;
     const options = (typeof first === "number" ? third : (second as CallOptions | undefined)) ?? {};
     requireNumber("processingDurationMs", input.processingDurationMs, 0);
@@ -165,19 +156,22 @@ export class JobClient {
    * cancelled it and only the answer was lost: then the cancelled job is returned.
    */
   async cancelJob(jobId: string, options: CallOptions = {}): Promise<Job> {
-    const { job } = await this.#unary({ method: "CancelJob", safeToRepeat: false, options, jobId }, async (callOptions, retry) => {
-      try {
-        return await this.#rpc.cancelJob({ jobId }, callOptions);
-      } catch (error) {
-        if (retry > 0 && ConnectError.from(error).code === Code.FailedPrecondition) {
-          const current = await this.#rpc.getStatus({ jobId }, callOptions);
-          if (current.job?.state === JobState.CANCELLED) {
-            return { job: current.job };
+    const { job } = await this.#unary(
+      { method: "CancelJob", safeToRepeat: false, options, jobId },
+      async (callOptions, retry) => {
+        try {
+          return await this.#rpc.cancelJob({ jobId }, callOptions);
+        } catch (error) {
+          if (retry > 0 && ConnectError.from(error).code === Code.FailedPrecondition) {
+            const current = await this.#rpc.getStatus({ jobId }, callOptions);
+            if (current.job?.state === JobState.CANCELLED) {
+              return { job: current.job };
+            }
           }
+          throw error;
         }
-        throw error;
-      }
-    });
+      },
+    );
     return job as Job;
   }
 

@@ -1,5 +1,5 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError } from "@connectrpc/connect";
+import { Code, type ConnectError } from "@connectrpc/connect";
 import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 
 // Retry policy as data and pure functions: which failures retry, how long to wait before the
@@ -61,12 +61,7 @@ export function backoffDelayMs(attempt: number, options: RetryOptions, random: (
  * server's hint (spread by up to 10% above it, so that callers told the same time do not all
  * come back at once).
  */
-export function retryDelayMs(
-  attempt: number,
-  hintMs: number | undefined,
-  options: RetryOptions,
-  random: () => number,
-): number {
+export function retryDelayMs(attempt: number, hintMs: number | undefined, options: RetryOptions, random: () => number): number {
   const backoff = backoffDelayMs(attempt, options, random);
   if (hintMs === undefined || hintMs <= 0) {
     return backoff;

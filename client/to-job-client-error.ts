@@ -1,12 +1,12 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import {
   CallAbortedError,
+  DeadlineExceededError,
   JobClientError,
   JobNotFoundError,
   NetworkError,
   RateLimitError,
   ServerError,
-  DeadlineExceededError,
 } from "./errors.js";
 import { isNetworkFailure, retryHintMs } from "./retry-policy.js";
 

@@ -6,9 +6,9 @@
 
 import {
   DeadlineExceededError,
+  JOB_STATUS,
   type Job,
   JobClient,
-  JOB_STATUS,
   JobState,
   type Logger,
   NetworkError,

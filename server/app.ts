@@ -1,32 +1,32 @@
-import fastifyCors from "@fastify/cors";
+import type { Http2ServerRequest } from "node:http2";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ContextValues, createContextValues } from "@connectrpc/connect";
-import type { Http2ServerRequest } from "node:http2";
+import fastifyCors from "@fastify/cors";
 import fastify, { type FastifyInstance, type FastifyReply, type FastifyRequest, LogController } from "fastify";
 import { descriptorSet } from "../gen/descriptor_set.js";
 import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_pb.js";
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
-import { type CallPolicy, createCallPolicy, type RequestHeaders } from "./policy/call-policy.js";
-import { callerKey, ownerKey } from "./service/caller.js";
-import { connectRoutes } from "./transport/connect-routes.js";
-import { createCorsPolicy } from "./policy/cors-policy.js";
-import { EvictionBackoff } from "./service/eviction-backoff.js";
+import { createLeanGetStatus } from "./fast-path/lean-get-status.js";
 import { createHealthService } from "./grpc/health-service.js";
 import { registerReflection } from "./grpc/reflection.js";
+import { observeCalls } from "./metrics/rpc-metrics.js";
+import { ServerMetrics } from "./metrics/server-metrics.js";
+import { type CallPolicy, createCallPolicy, type RequestHeaders } from "./policy/call-policy.js";
+import { createCorsPolicy } from "./policy/cors-policy.js";
+import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
+import { callerKey, ownerKey } from "./service/caller.js";
+import { EvictionBackoff } from "./service/eviction-backoff.js";
 import { HeldWaits } from "./service/held-waits.js";
-import { untilAvailable } from "./stores/job-backend.js";
 import { createJobService } from "./service/job-service.js";
-import { createLeanGetStatus } from "./fast-path/lean-get-status.js";
+import { untilAvailable } from "./stores/job-backend.js";
 import { createMemoryBackend } from "./stores/memory-backend.js";
+import { createRedisBackend } from "./stores/redis-backend.js";
+import { connectRoutes } from "./transport/connect-routes.js";
 import { createOnePortServer, type FastPath, type OnePortServer } from "./transport/one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./transport/page-routes.js";
 import { protocolErrorAnswer } from "./transport/protocol-error.js";
-import { createRedisBackend } from "./stores/redis-backend.js";
-import { observeCalls } from "./metrics/rpc-metrics.js";
-import { ServerMetrics } from "./metrics/server-metrics.js";
-import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 
 /** Evictions are logged at most this often, with their count since the last line. */
 const EVICTION_LOG_INTERVAL_MS = 10_000;
@@ -126,7 +126,9 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   // The lean GetStatus path (fast-path/): without this statement the router answers every call,
   // the same way (the parity suite compares the two).
   if (options.leanGetStatus !== false) {
-    fastPaths.push(createLeanGetStatus({ getStatus: service.getStatus, policy, cors, readMaxBytes: settings.maxBodyBytes, callEnded }));
+    fastPaths.push(
+      createLeanGetStatus({ getStatus: service.getStatus, policy, cors, readMaxBytes: settings.maxBodyBytes, callEnded }),
+    );
   }
 
   let onePort: OnePortServer | undefined;
@@ -240,5 +242,8 @@ function answerError(request: FastifyRequest, reply: FastifyReply, error: Connec
     raw.resume();
     return;
   }
-  void reply.code(answer.status).headers(answer.headers).send(answer.body === undefined ? undefined : Buffer.from(answer.body));
+  void reply
+    .code(answer.status)
+    .headers(answer.headers)
+    .send(answer.body === undefined ? undefined : Buffer.from(answer.body));
 }

@@ -121,7 +121,9 @@ describe("server configuration", () => {
     }
     expect(error).toBeInstanceOf(ConfigError);
     expect((error as ConfigError).setting).toBe(name);
-    expect((error as ConfigError).message).toMatch(new RegExp(`^${name}="${value.replace(/[.]/g, "\\.")}" is not valid: expected .+`));
+    expect((error as ConfigError).message).toMatch(
+      new RegExp(`^${name}="${value.replace(/[.]/g, "\\.")}" is not valid: expected .+`),
+    );
     expect((error as ConfigError).message).not.toMatch(/\n/);
   });
 });
@@ -163,7 +165,9 @@ describe("API_KEYS", () => {
   });
 
   it("refuses a REDIS_URL that is not a redis URL without repeating it (it may hold a password)", () => {
-    expect(() => loadConfig({ REDIS_URL: "http://user:hunter2@example" })).toThrow(/^REDIS_URL is not valid: expected a redis:\/\//);
+    expect(() => loadConfig({ REDIS_URL: "http://user:hunter2@example" })).toThrow(
+      /^REDIS_URL is not valid: expected a redis:\/\//,
+    );
     expect(() => loadConfig({ REDIS_URL: "http://user:hunter2@example" })).not.toThrow(/hunter2/);
   });
 });

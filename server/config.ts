@@ -172,7 +172,11 @@ function readTrustProxy(env: Env, name: string): string[] {
     // proxy-addr is what reads X-Forwarded-For; it knows which entries it accepts.
     proxyAddr.compile(proxies);
   } catch {
-    throw new ConfigError(name, present(env, name), 'comma-separated IP addresses or CIDR ranges, such as "10.0.0.0/8,192.168.1.7", or loopback, linklocal, uniquelocal');
+    throw new ConfigError(
+      name,
+      present(env, name),
+      'comma-separated IP addresses or CIDR ranges, such as "10.0.0.0/8,192.168.1.7", or loopback, linklocal, uniquelocal',
+    );
   }
   return proxies;
 }
@@ -187,7 +191,11 @@ function readOrigins(env: Env, name: string): string[] | undefined {
       url = undefined;
     }
     if (url === undefined || url.origin !== origin) {
-      throw new ConfigError(name, present(env, name), `comma-separated origins such as "https://app.example.com,http://localhost:5173" (scheme, host and port only; ${JSON.stringify(origin)} is not one)`);
+      throw new ConfigError(
+        name,
+        present(env, name),
+        `comma-separated origins such as "https://app.example.com,http://localhost:5173" (scheme, host and port only; ${JSON.stringify(origin)} is not one)`,
+      );
     }
   }
   return origins;

@@ -25,7 +25,10 @@ const app = buildServer({
   redis: config.jobStore === "redis" ? { url: config.redisUrl, prefix: config.redisPrefix } : undefined,
   // Lines for people on a terminal; JSON, one object per line, for everything else.
   logger: process.stdout.isTTY
-    ? { level: config.logLevel, transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } } }
+    ? {
+        level: config.logLevel,
+        transport: { target: "pino-pretty", options: { translateTime: "SYS:HH:MM:ss.l", ignore: "pid,hostname" } },
+      }
     : { level: config.logLevel },
 });
 

@@ -2,12 +2,12 @@ import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { JobClientError, JobNotFoundError } from "../client/index.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { ServerReflection } from "../gen/grpc/reflection/v1/reflection_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
-import { JobClientError, JobNotFoundError } from "../client/index.js";
 import { captureLog } from "./support/capture-log.js";
-import { clientFor, postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { clientFor, postJson, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // API_KEYS: with keys configured, JobService calls need a valid key; each key sees only its own
 // jobs and has its own rate limits; health and reflection stay open; keys are never logged.

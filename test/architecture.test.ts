@@ -65,7 +65,10 @@ describe("the layout of server/", () => {
 
   it("keeps gRPC health and reflection generic: nothing of jobs", () => {
     for (const file of serverFiles.filter((f) => folderOf(f) === "grpc")) {
-      expect(importsOf(file).local.filter((target) => target.startsWith("gen/jobs/")), file).toEqual([]);
+      expect(
+        importsOf(file).local.filter((target) => target.startsWith("gen/jobs/")),
+        file,
+      ).toEqual([]);
     }
   });
 

@@ -19,7 +19,13 @@ describe("parseDuration", () => {
 describe("formatDuration", () => {
   it("writes ms below a second, tenths of seconds below a minute, then minutes and hours", () => {
     expect([0, 850, 1_000, 4_240, 65_000, 7_380_000, -20].map(formatDuration)).toEqual([
-      "0ms", "850ms", "1s", "4.2s", "1m 05s", "2h 03m", "0ms",
+      "0ms",
+      "850ms",
+      "1s",
+      "4.2s",
+      "1m 05s",
+      "2h 03m",
+      "0ms",
     ]);
   });
 });

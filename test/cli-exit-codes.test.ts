@@ -2,6 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
+import { errorLine } from "../cli/error-line.js";
+import { EXIT_CODES, exitCodeForError, exitCodeForJob } from "../cli/exit-codes.js";
 import {
   CallAbortedError,
   DeadlineExceededError,
@@ -12,8 +14,6 @@ import {
   RateLimitError,
   ServerError,
 } from "../client/index.js";
-import { errorLine } from "../cli/error-line.js";
-import { EXIT_CODES, exitCodeForError, exitCodeForJob } from "../cli/exit-codes.js";
 import { JobSchema } from "../gen/jobs/v1/job_pb.js";
 
 describe("exit codes", () => {
@@ -55,7 +55,12 @@ describe("errorLine", () => {
     expect([
       errorLine(new JobNotFoundError("job nope not found", { jobId: "nope" }), context),
       errorLine(new JobClientError("job_id is malformed", { code: Code.InvalidArgument }), context),
-      errorLine(new NetworkError("could not reach the server: fetch failed", { cause: new TypeError("fetch failed", { cause: refused }) }), context),
+      errorLine(
+        new NetworkError("could not reach the server: fetch failed", {
+          cause: new TypeError("fetch failed", { cause: refused }),
+        }),
+        context,
+      ),
       errorLine(new DeadlineExceededError("late", { lastJob }), context),
       errorLine(new RateLimitError("rate limited: too many", { retryAfterMs: 1_500 }), context),
     ]).toEqual([

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { CLIENT_DEFAULTS } from "../client/index.js";
 import { addGlobalOptions, GLOBAL_DEFAULTS, readGlobalOptions } from "../cli/global-options.js";
+import { CLIENT_DEFAULTS } from "../client/index.js";
 
 describe("the global options", () => {
   it("retry a failed call as often as the client library does by default", async () => {

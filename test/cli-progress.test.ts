@@ -2,9 +2,9 @@ import { Writable } from "node:stream";
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
-import { JOB_STATUS } from "../client/index.js";
 import { jobProgress } from "../cli/job-progress.js";
 import { createProgress } from "../cli/progress.js";
+import { JOB_STATUS } from "../client/index.js";
 import { type Job, JobSchema } from "../gen/jobs/v1/job_pb.js";
 import { waitUntil } from "./support/wait-until.js";
 
@@ -32,6 +32,7 @@ function fakeStderr(isTTY: boolean) {
   });
   const stream = Object.assign(writable, { isTTY, columns: 120 });
   // Cursor moves and line clears become line breaks, so each frame reads as a line.
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are what is replaced
   return { stream, text: () => written.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "\n") };
 }
 

@@ -170,12 +170,7 @@ describe("the jobs-cli command", () => {
 
   it("exits soon after the job ends, however far off its --timeout is, in every way of waiting", async () => {
     const { client } = clientFor(server.url);
-    const commands = [
-      ["wait", "--mode", "long"],
-      ["wait", "--mode", "short"],
-      ["wait", "--mode", "stream"],
-      ["watch"],
-    ];
+    const commands = [["wait", "--mode", "long"], ["wait", "--mode", "short"], ["wait", "--mode", "stream"], ["watch"]];
     const runs = await Promise.all(
       commands.map(async ([command, ...options]) => {
         const job = await client.createJob({ processingDurationMs: 1_000 });

@@ -2,8 +2,6 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, createRouterTransport, type ServiceImpl } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
-import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import {
   CallAbortedError,
   DeadlineExceededError,
@@ -13,6 +11,8 @@ import {
   RateLimitError,
   ServerError,
 } from "../client/index.js";
+import { JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
+import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { retryLaterError } from "../server/policy/retry-later-error.js";
 
 // JobClient's retry loop against an in-process router, on fake timers: backoff, server hints,
@@ -45,10 +45,11 @@ function clientWith(getStatus: ServiceImpl<typeof JobService>["getStatus"], opti
 function settle<T>(promise: Promise<T>): { done: () => boolean; result: () => T | unknown } {
   let finished = false;
   let outcome: T | unknown;
-  promise.then(
-    (value) => ((finished = true), (outcome = value)),
-    (error: unknown) => ((finished = true), (outcome = error)),
-  );
+  const finish = (value: unknown): void => {
+    finished = true;
+    outcome = value;
+  };
+  promise.then(finish, finish);
   return { done: () => finished, result: () => outcome };
 }
 
@@ -114,13 +115,16 @@ describe("JobClient retries", () => {
 
   it("ends awaitCompletion at its timeout with DeadlineExceededError carrying the last job", async () => {
     let first = true;
-    const { client } = clientWith(() => {
-      if (first) {
-        first = false;
-        return { job: pendingJob };
-      }
-      throw new ConnectError("broken", Code.Internal);
-    }, { maxRetries: 1_000 });
+    const { client } = clientWith(
+      () => {
+        if (first) {
+          first = false;
+          return { job: pendingJob };
+        }
+        throw new ConnectError("broken", Code.Internal);
+      },
+      { maxRetries: 1_000 },
+    );
     const started = Date.now();
     const wait = settle(client.awaitCompletion(jobId, { timeoutMs: 5_000 }));
     await vi.advanceTimersByTimeAsync(4_000);
@@ -135,7 +139,13 @@ describe("JobClient retries", () => {
     expect(Date.now() - started).toBeLessThanOrEqual(5_000);
   });
 
-  for (const code of [Code.InvalidArgument, Code.NotFound, Code.FailedPrecondition, Code.Unauthenticated, Code.PermissionDenied]) {
+  for (const code of [
+    Code.InvalidArgument,
+    Code.NotFound,
+    Code.FailedPrecondition,
+    Code.Unauthenticated,
+    Code.PermissionDenied,
+  ]) {
     it(`never retries ${Code[code]}`, async () => {
       const { client, calls } = clientWith(() => {
         throw new ConnectError("no", code);

@@ -4,14 +4,15 @@ import { connect as netConnect, type Socket } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import { createOnePortServer } from "../server/transport/one-port-server.js";
 import { rawH2 } from "./support/raw-h2.js";
-import { rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { type RunningServer, rawClient, startServer } from "./support/start-server.js";
 import { waitUntil } from "./support/wait-until.js";
 
 // Every connection is bounded in time and in streams, on both protocols: nothing a client
 // leaves open (idle, half-sent, unanswered, reset in a loop) stays open.
 
 const GET_STATUS = "/jobs.v1.JobService/GetStatus";
-const closers: (() => Promise<unknown> | void)[] = [];
+/** What each test started, closed after it (a result of `void` is fine: only promises are awaited). */
+const closers: (() => unknown)[] = [];
 afterEach(async () => {
   await Promise.all(closers.splice(0).map((close) => close()));
 });
@@ -64,7 +65,9 @@ describe("connection limits", () => {
     const settings = await new Promise<http2.Settings>((resolve) => session.once("remoteSettings", resolve));
     expect(settings.maxConcurrentStreams).toBe(7);
     const byDefault = h2((await serve({})).url);
-    expect((await new Promise<http2.Settings>((resolve) => byDefault.once("remoteSettings", resolve))).maxConcurrentStreams).toBe(1_000);
+    expect((await new Promise<http2.Settings>((resolve) => byDefault.once("remoteSettings", resolve))).maxConcurrentStreams).toBe(
+      1_000,
+    );
   });
 
   it("closes an HTTP/2 connection with no stream open for IDLE_TIMEOUT, and keeps one holding a wait", async () => {
@@ -116,7 +119,9 @@ describe("connection limits", () => {
     const server = await serve({ requestTimeoutMs: 1_000 });
     const body = await rawSocket(server.url);
     const bodyAnswer = readToClose(body);
-    body.write("POST /jobs.v1.JobService/CreateJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    body.write(
+      "POST /jobs.v1.JobService/CreateJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    );
     expect(await bodyAnswer).toMatch(/^HTTP\/1\.1 408/);
     const headers = await rawSocket(server.url);
     const headersAnswer = readToClose(headers);

@@ -48,7 +48,10 @@ function preflight(server: RunningServer, method: string, origin: string): Promi
 }
 
 function list(header: string | undefined): string[] {
-  return (header ?? "").split(",").map((item) => item.trim().toLowerCase()).filter((item) => item !== "");
+  return (header ?? "")
+    .split(",")
+    .map((item) => item.trim().toLowerCase())
+    .filter((item) => item !== "");
 }
 
 function expectReadableFrom(answer: RawAnswer, origin: string): void {
@@ -59,7 +62,11 @@ function expectReadableFrom(answer: RawAnswer, origin: string): void {
   expect(list(answer.headers.vary)).toContain("origin");
 }
 
-async function withServer(path: Path, options: ServerOptions, run: (server: RunningServer, jobId: string) => Promise<void>): Promise<void> {
+async function withServer(
+  path: Path,
+  options: ServerOptions,
+  run: (server: RunningServer, jobId: string) => Promise<void>,
+): Promise<void> {
   const server = await startServer({ shortPollRate: 0, createRate: 0, ...path.options, ...options });
   try {
     const created = await postJson(server.url, "CreateJob", { processingDuration: "60s" });
@@ -103,7 +110,8 @@ for (const path of paths) {
       const server = await startServer({ ...path.options, corsOrigins: [allowed], shortPollRate: 0, createRate: 0, ...limit });
       try {
         // GetStatus needs a job, made before its limit bites; CreateJob's limit is spent by its first call.
-        const created = path.method === "GetStatus" ? await postJson(server.url, "CreateJob", { processingDuration: "60s" }) : undefined;
+        const created =
+          path.method === "GetStatus" ? await postJson(server.url, "CreateJob", { processingDuration: "60s" }) : undefined;
         const jobId = (created?.body.job as { id: string } | undefined)?.id ?? "";
         expect((await call(server, path.method, allowed, jobId)).status).toBe(200);
         const refused = await call(server, path.method, allowed, jobId);
@@ -135,7 +143,10 @@ for (const path of paths) {
 
 describe("CORS_ORIGINS", () => {
   it("is read as a comma-separated list of origins, each trimmed", () => {
-    expect(loadConfig({ CORS_ORIGINS: `${allowed}, http://localhost:5173` }).corsOrigins).toEqual([allowed, "http://localhost:5173"]);
+    expect(loadConfig({ CORS_ORIGINS: `${allowed}, http://localhost:5173` }).corsOrigins).toEqual([
+      allowed,
+      "http://localhost:5173",
+    ]);
   });
 
   it("allows any origin when unset", () => {

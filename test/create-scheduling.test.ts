@@ -71,7 +71,10 @@ describe.skipIf(redisUrl === undefined)("scheduling created jobs on Redis", () =
     const requestId = randomUUID();
     const request = { processingDuration: { seconds: 60n }, requestId };
 
-    const error = await client.createJob(request).then(() => undefined, (caught: unknown) => ConnectError.from(caught));
+    const error = await client.createJob(request).then(
+      () => undefined,
+      (caught: unknown) => ConnectError.from(caught),
+    );
     expect(error?.code).toBe(Code.Unavailable);
     expect(error?.rawMessage).not.toMatch(/WRONGTYPE|script|127\.0\.0\.1/i);
     const { jobs } = await client.listJobs({});
@@ -88,7 +91,11 @@ describe.skipIf(redisUrl === undefined)("scheduling created jobs on Redis", () =
     const log = captureLog();
     const { queue } = await serverOn(`jobs-test:${randomUUID()}:`, { logger: log.logger });
     const id = newJobId();
-    await queue.add("finish", { jobId: id }, { jobId: id, attempts: 10, backoff: { type: "exponential", delay: 100 }, removeOnComplete: true });
+    await queue.add(
+      "finish",
+      { jobId: id },
+      { jobId: id, attempts: 10, backoff: { type: "exponential", delay: 100 }, removeOnComplete: true },
+    );
     await vi.waitFor(async () => expect(await taskIds(queue)).toEqual([]), { timeout: 10_000, interval: 50 });
     expect(log.entries().filter((entry) => Number(entry.level) >= 50)).toEqual([]);
   });

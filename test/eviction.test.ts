@@ -1,8 +1,8 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { JOB_STATUS, POLLING_MODES } from "../client/index.js";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { captureLog } from "./support/capture-log.js";
 import { heldCount, untilHeld } from "./support/held-count.js";
 import { metricValue } from "./support/metric-value.js";
@@ -65,7 +65,9 @@ describe("evicting held waits past MAX_HELD_WAITS", () => {
       // Held again after its first answer: the long wait below takes its place.
       await untilHeld(server.url, 1);
 
-      void raw.getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal }).catch(() => undefined);
+      void raw
+        .getStatus({ jobId: job!.id, wait: { seconds: 20n }, knownVersion: 1n }, { signal: controller.signal })
+        .catch(() => undefined);
       const error = await ended.then(
         () => undefined,
         (caught: unknown) => caught,

@@ -53,7 +53,9 @@ async function decodeThroughReflection(baseUrl: string, detail: { type: string; 
     if (answer.messageResponse.case !== "fileDescriptorResponse") {
       throw new Error(`reflection answered ${answer.messageResponse.case} for ${detail.type}`);
     }
-    const [file, ...imports] = answer.messageResponse.value.fileDescriptorProto.map((bytes) => fromBinary(FileDescriptorProtoSchema, bytes));
+    const [file, ...imports] = answer.messageResponse.value.fileDescriptorProto.map((bytes) =>
+      fromBinary(FileDescriptorProtoSchema, bytes),
+    );
     const byName = new Map(imports.map((proto) => [proto.name, proto]));
     const message = createFileRegistry(file!, (name) => byName.get(name)).getMessage(detail.type);
     if (message === undefined) {
@@ -88,7 +90,12 @@ describe("interop: buf curl through reflection", () => {
 
   for (const [name, flags] of protocols) {
     it(`creates a job and long-waits for it to be COMPLETED (${name})`, async () => {
-      const created = await bufCurl([...flags, "-d", '{"processingDuration":"0.4s"}', `${server.url}/jobs.v1.JobService/CreateJob`]);
+      const created = await bufCurl([
+        ...flags,
+        "-d",
+        '{"processingDuration":"0.4s"}',
+        `${server.url}/jobs.v1.JobService/CreateJob`,
+      ]);
       expect(created.code).toBe(0);
       const job = messages(created.stdout)[0]!.job as { id: string };
       const waited = await bufCurl([
@@ -103,9 +110,19 @@ describe("interop: buf curl through reflection", () => {
   }
 
   it("prints each change of WatchJob and ends at the terminal state", async () => {
-    const created = await bufCurl([...protocols[0]![1], "-d", '{"processingDuration":"0.5s"}', `${server.url}/jobs.v1.JobService/CreateJob`]);
+    const created = await bufCurl([
+      ...protocols[0]![1],
+      "-d",
+      '{"processingDuration":"0.5s"}',
+      `${server.url}/jobs.v1.JobService/CreateJob`,
+    ]);
     const job = messages(created.stdout)[0]!.job as { id: string };
-    const watched = await bufCurl([...protocols[0]![1], "-d", JSON.stringify({ jobId: job.id }), `${server.url}/jobs.v1.JobService/WatchJob`]);
+    const watched = await bufCurl([
+      ...protocols[0]![1],
+      "-d",
+      JSON.stringify({ jobId: job.id }),
+      `${server.url}/jobs.v1.JobService/WatchJob`,
+    ]);
     expect(watched.code).toBe(0);
     expect(messages(watched.stdout).map((message) => (message.job as { state: string }).state)).toEqual([
       "JOB_STATE_PENDING",
@@ -115,7 +132,12 @@ describe("interop: buf curl through reflection", () => {
 
   /** Short polls a new job three times at once over gRPC, past the limit of one a second. */
   async function refusedPoll(): Promise<Result> {
-    const created = await bufCurl([...protocols[0]![1], "-d", '{"processingDuration":"30s"}', `${server.url}/jobs.v1.JobService/CreateJob`]);
+    const created = await bufCurl([
+      ...protocols[0]![1],
+      "-d",
+      '{"processingDuration":"30s"}',
+      `${server.url}/jobs.v1.JobService/CreateJob`,
+    ]);
     const job = messages(created.stdout)[0]!.job as { id: string };
     const polls = await Promise.all(
       [0, 1, 2].map(() =>

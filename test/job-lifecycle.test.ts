@@ -2,7 +2,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS, JobClientError, JobNotFoundError, JobState } from "../client/index.js";
 import { untilHeld } from "./support/held-count.js";
-import { clientFor, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { clientFor, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // CreateJob's idempotency, CancelJob and ListJobs paging, through JobClient and the raw stubs.
 

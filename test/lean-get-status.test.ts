@@ -8,10 +8,10 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../g
 import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { buildServer } from "../server/app.js";
+import type { ServerOptions } from "../server/server-options.js";
 import { HeldWaits } from "../server/service/held-waits.js";
 import { newJobId } from "../server/service/job-id.js";
 import { createMemoryJobStore } from "../server/stores/memory-job-store.js";
-import type { ServerOptions } from "../server/server-options.js";
 import {
   type Channel,
   channelName,
@@ -111,13 +111,18 @@ const behaviours: Behaviour[] = [
     only: ["json"],
     code: undefined,
     exchange: (call) =>
-      call.both(call.encode({ jobId: call.jobId }), { "content-type": "application/json; charset=utf-8", origin: "http://page.test" }),
+      call.both(call.encode({ jobId: call.jobId }), {
+        "content-type": "application/json; charset=utf-8",
+        origin: "http://page.test",
+      }),
   },
   {
     name: "answers a short poll without compressing the small answer the caller accepts gzip for",
     code: undefined,
     exchange: (call) =>
-      call.both(call.encode({ jobId: call.jobId }), { [call.channel.protocol === "grpc" ? "grpc-accept-encoding" : "accept-encoding"]: "gzip" }),
+      call.both(call.encode({ jobId: call.jobId }), {
+        [call.channel.protocol === "grpc" ? "grpc-accept-encoding" : "accept-encoding"]: "gzip",
+      }),
   },
   {
     name: "answers a short poll with a large job compressed with the gzip the caller accepts",
@@ -154,7 +159,10 @@ const behaviours: Behaviour[] = [
     name: "answers a long wait of a fraction of a second with the unchanged job",
     code: undefined,
     exchange: (call) =>
-      call.both(call.encode({ jobId: call.jobId, wait: { nanos: 200_000_000 }, knownVersion: 1n }), timeoutHeader(call.channel.protocol, 5_000)),
+      call.both(
+        call.encode({ jobId: call.jobId, wait: { nanos: 200_000_000 }, knownVersion: 1n }),
+        timeoutHeader(call.channel.protocol, 5_000),
+      ),
   },
   {
     name: "answers a held long wait at once with the unchanged job when the server starts closing",
@@ -329,7 +337,14 @@ const setup = (() => {
     /** A job that ended in ERROR with `errorMessage`, put in the store as it is (no server makes one this large). */
     async endedJob(errorMessage: string): Promise<Job> {
       const at = timestampFromMs(Date.now());
-      const job = create(JobSchema, { id: newJobId(), state: JobState.ERROR, createTime: at, updateTime: at, errorMessage, version: 2n });
+      const job = create(JobSchema, {
+        id: newJobId(),
+        state: JobState.ERROR,
+        createTime: at,
+        updateTime: at,
+        errorMessage,
+        version: 2n,
+      });
       await store.create(job, "");
       return job;
     },
@@ -342,7 +357,9 @@ const setup = (() => {
         routed += path === GET_STATUS_PATH ? 1 : 0;
       });
       try {
-        await rawClient(probe.url).getStatus({ jobId: newJobId() }).catch(() => undefined);
+        await rawClient(probe.url)
+          .getStatus({ jobId: newJobId() })
+          .catch(() => undefined);
       } finally {
         await probe.close();
       }

@@ -1,6 +1,6 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { JOB_STATUS, POLLING_MODES, type Job } from "../client/index.js";
+import { JOB_STATUS, type Job, POLLING_MODES } from "../client/index.js";
 import { clientFor, type RunningServer, startServer } from "./support/start-server.js";
 
 // Scenario "long-polling": awaitCompletion in LONG mode (the default) follows a job to its end

@@ -3,7 +3,7 @@ import { Code } from "@connectrpc/connect";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS } from "../client/index.js";
 import { untilHeld } from "./support/held-count.js";
-import { postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { postJson, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // GetStatus with wait > 0 on the wire: held until the job changes, answered unchanged (never
 // an error) at the earliest of the wait, MAX_WAIT and the caller's deadline less a margin.

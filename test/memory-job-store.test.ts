@@ -2,9 +2,9 @@ import { randomUUID } from "node:crypto";
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
 import type { Clock } from "../server/clock.js";
+import { resolveServiceSettings } from "../server/server-options.js";
 import { createMemoryBackend } from "../server/stores/memory-backend.js";
 import { createMemoryJobStore, type MemoryJobStore, type MemoryJobStoreOptions } from "../server/stores/memory-job-store.js";
-import { resolveServiceSettings } from "../server/server-options.js";
 import { describeJobStoreContract, draftJob } from "./support/job-store-contract.js";
 import { seededRandom } from "./support/seeded-random.js";
 

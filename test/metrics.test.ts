@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { untilHeld } from "./support/held-count.js";
-import { postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { postJson, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // GET /metrics in Prometheus's text format: jobs by state, held waits, wakes and their delay,
 // evictions, rate-limited calls, and RPCs by method and code with their duration.

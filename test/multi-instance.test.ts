@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { randomUUID } from "node:crypto";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../gen/jobs/v1/job_pb.js";
 import { untilHeld } from "./support/held-count.js";
@@ -79,7 +79,14 @@ describe.skipIf(redisUrl === undefined)("two instances on one Redis", () => {
     const { job } = await rawClient(a.url).createJob({ processingDuration: { seconds: 30n } });
     const codes: (Code | undefined)[] = [];
     for (const url of [a.url, b.url, a.url, b.url]) {
-      codes.push(await rawClient(url).getStatus({ jobId: job!.id }).then(() => undefined, (error: unknown) => ConnectError.from(error).code));
+      codes.push(
+        await rawClient(url)
+          .getStatus({ jobId: job!.id })
+          .then(
+            () => undefined,
+            (error: unknown) => ConnectError.from(error).code,
+          ),
+      );
     }
     expect(codes).toEqual([undefined, undefined, undefined, Code.ResourceExhausted]);
   });

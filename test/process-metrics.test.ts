@@ -1,5 +1,5 @@
-import { afterEach, expect, it, vi } from "vitest";
 import type { FastifyInstance } from "fastify";
+import { afterEach, expect, it, vi } from "vitest";
 
 // prom-client's default collectors cannot be stopped (an event-loop monitor sampling every
 // 10 ms, a GC observer): counted here, through the module every server imports.

@@ -1,10 +1,10 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
 import { JOB_STATUS, POLLING_MODES, RateLimitError } from "../client/index.js";
 import { sleep } from "../client/sleep.js";
-import { clientFor, postJson, rawClient, type RunningServer, startServer } from "./support/start-server.js";
+import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { clientFor, postJson, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // Scenario "rate-limiter": past the short-poll or create limit the server answers
 // RESOURCE_EXHAUSTED (HTTP 429) with a RetryInfo detail and a retry-after header; a client that

@@ -1,21 +1,21 @@
 import { randomUUID } from "node:crypto";
+import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError, createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, afterEach, describe, expect, it } from "vitest";
-import { create } from "@bufbuild/protobuf";
-import { JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
+import { JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { resolveServiceSettings } from "../server/server-options.js";
 import { HeldWaits } from "../server/service/held-waits.js";
 import { newJobId } from "../server/service/job-id.js";
 import { createRedisBackend } from "../server/stores/redis-backend.js";
-import { resolveServiceSettings } from "../server/server-options.js";
 import { captureLog } from "./support/capture-log.js";
 import { untilHeld } from "./support/held-count.js";
 import { deleteKeys, findRedis } from "./support/redis.js";
 import { spawnServer } from "./support/spawn-server.js";
 import { type RunningServer, rawClient, startServer } from "./support/start-server.js";
-import { startSwitchableProxy, type SwitchableProxy } from "./support/switchable-proxy.js";
+import { type SwitchableProxy, startSwitchableProxy } from "./support/switchable-proxy.js";
 import { waitUntil } from "./support/wait-until.js";
 
 // Redis going away and coming back: calls fail fast with UNAVAILABLE and say nothing of the
@@ -28,7 +28,8 @@ const redisUrl = await findRedis();
 /** Nothing listens on port 1: every connection is refused at once. */
 const UNREACHABLE = "redis://127.0.0.1:1";
 /** What a caller must never read in an error: where Redis is, or the driver's own words. */
-const DRIVER_TEXT = /127\.0\.0\.1|localhost|ECONN|ETIMEDOUT|EPIPE|ioredis|writeable|Connection is closed|timed out|max retries|WRONGTYPE/i;
+const DRIVER_TEXT =
+  /127\.0\.0\.1|localhost|ECONN|ETIMEDOUT|EPIPE|ioredis|writeable|Connection is closed|timed out|max retries|WRONGTYPE/i;
 
 const prefixes: string[] = [];
 function newPrefix(): string {
@@ -60,7 +61,10 @@ async function untilHealth(health: () => Promise<ServingStatus[]>, status: Servi
       last = await health();
       return last.every((each) => each === status);
     },
-    { intervalMs: 20, what: () => `health ${ServingStatus[status]} (last seen: ${last.map((each) => ServingStatus[each]).join(", ")})` },
+    {
+      intervalMs: 20,
+      what: () => `health ${ServingStatus[status]} (last seen: ${last.map((each) => ServingStatus[each]).join(", ")})`,
+    },
   );
 }
 

@@ -1,7 +1,7 @@
+import { durationMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS, POLLING_MODES } from "../client/index.js";
-import { clientFor, rawClient, type RunningServer, startServer } from "./support/start-server.js";
-import { durationMs } from "@bufbuild/protobuf/wkt";
+import { clientFor, type RunningServer, rawClient, startServer } from "./support/start-server.js";
 
 // Scenario "short-polling": awaitCompletion in SHORT mode checks the job at an interval, paced
 // by the larger of that interval and the server's next_poll_after hint.

@@ -12,7 +12,9 @@ import { waitUntil } from "./support/wait-until.js";
 const servers: ServerProcess[] = [];
 const sockets: { destroy(): void }[] = [];
 afterEach(async () => {
-  sockets.splice(0).forEach((socket) => socket.destroy());
+  for (const socket of sockets.splice(0)) {
+    socket.destroy();
+  }
   await Promise.all(servers.splice(0).map((server) => server.stop("SIGKILL")));
 });
 
@@ -30,13 +32,23 @@ function rawSocket(url: string): Promise<Socket> {
   return new Promise((resolve) => socket.once("connect", () => resolve(socket)));
 }
 
-function postJson(url: string, path: string, body: unknown): Promise<{ status: number; connection: string | undefined; body: string }> {
+function postJson(
+  url: string,
+  path: string,
+  body: unknown,
+): Promise<{ status: number; connection: string | undefined; body: string }> {
   return new Promise((resolve, reject) => {
-    const request = http.request(`${url}${path}`, { method: "POST", headers: { "content-type": "application/json" }, agent: false }, (response) => {
-      let text = "";
-      response.on("data", (chunk: Buffer) => (text += chunk.toString()));
-      response.on("end", () => resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, body: text }));
-    });
+    const request = http.request(
+      `${url}${path}`,
+      { method: "POST", headers: { "content-type": "application/json" }, agent: false },
+      (response) => {
+        let text = "";
+        response.on("data", (chunk: Buffer) => (text += chunk.toString()));
+        response.on("end", () =>
+          resolve({ status: response.statusCode ?? 0, connection: response.headers.connection, body: text }),
+        );
+      },
+    );
     request.on("error", reject);
     request.end(JSON.stringify(body));
   });
@@ -52,13 +64,19 @@ describe("SIGTERM", () => {
     const server = await spawn({ DRAIN_TIMEOUT: "1s", REQUEST_TIMEOUT: "5m" });
     // A body that never ends, headers that never end, and an HTTP/2 stream that never ends.
     const body = await rawSocket(server.url);
-    body.write("POST /jobs.v1.JobService/CreateJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{");
+    body.write(
+      "POST /jobs.v1.JobService/CreateJob HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{",
+    );
     const headers = await rawSocket(server.url);
     headers.write("POST /jobs.v1.JobService/CreateJob HTTP/1.1\r\nHost: x\r\n");
     const session = http2.connect(server.url);
     session.on("error", () => undefined);
     sockets.push(session);
-    const stream = session.request({ ":method": "POST", ":path": "/jobs.v1.JobService/GetStatus", "content-type": "application/grpc" });
+    const stream = session.request({
+      ":method": "POST",
+      ":path": "/jobs.v1.JobService/GetStatus",
+      "content-type": "application/grpc",
+    });
     stream.on("error", () => undefined);
     stream.write(Buffer.from([0, 0, 0, 0, 10]));
     await new Promise((resolve) => session.once("remoteSettings", resolve));

@@ -2,8 +2,8 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createGrpcTransport } from "@connectrpc/connect-node";
 import { describe, expect, it } from "vitest";
-import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JOB_STATUS } from "../client/index.js";
+import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { untilHeld } from "./support/held-count.js";
 import { rawClient, startServer } from "./support/start-server.js";
 import { waitUntil } from "./support/wait-until.js";
@@ -16,9 +16,7 @@ describe("closing the server", () => {
     try {
       const raw = rawClient(server.url);
       const { job } = await raw.createJob({ processingDuration: { seconds: 30n } });
-      const waits = Array.from({ length: 20 }, () =>
-        raw.getStatus({ jobId: job!.id, wait: { seconds: 25n }, knownVersion: 1n }),
-      );
+      const waits = Array.from({ length: 20 }, () => raw.getStatus({ jobId: job!.id, wait: { seconds: 25n }, knownVersion: 1n }));
       await untilHeld(server.url, 20);
 
       const started = Date.now();

@@ -183,7 +183,11 @@ for (const [where, options] of servers) {
 
     it("refuses CreateJob JSON that is not UTF-8 as INVALID_ARGUMENT, creating nothing", async () => {
       await createsNothing(async () => {
-        const body = Buffer.concat([Buffer.from('{"processingDuration":"1s","x":"'), Buffer.from([0xc3, 0x28]), Buffer.from('"}')]);
+        const body = Buffer.concat([
+          Buffer.from('{"processingDuration":"1s","x":"'),
+          Buffer.from([0xc3, 0x28]),
+          Buffer.from('"}'),
+        ]);
         expectInvalid(await postConnect(server.url, "CreateJob", body));
       });
     });
@@ -250,7 +254,11 @@ for (const [where, options] of servers) {
     });
 
     it("still reads well-formed protobuf over gRPC", async () => {
-      const answer = await grpcCall(server.url, "GetStatus", toBinary(GetStatusRequestSchema, create(GetStatusRequestSchema, { jobId })));
+      const answer = await grpcCall(
+        server.url,
+        "GetStatus",
+        toBinary(GetStatusRequestSchema, create(GetStatusRequestSchema, { jobId })),
+      );
       expect(grpcStatusOf(answer).code).toBe("0");
     });
   });

@@ -101,7 +101,11 @@ const paths: Path[] = [
 ];
 
 /** Starts a server with `options`, runs `calls` with a call function bound to it, and closes it. */
-async function withServer(path: Path, options: ServerOptions, calls: (call: (forwardedFor?: string) => Promise<Outcome>) => Promise<void>): Promise<void> {
+async function withServer(
+  path: Path,
+  options: ServerOptions,
+  calls: (call: (forwardedFor?: string) => Promise<Outcome>) => Promise<void>,
+): Promise<void> {
   const server = await startServer({ ...path.options, ...options });
   try {
     let jobId = "";
@@ -171,7 +175,11 @@ for (const path of paths) {
 
 describe("TRUST_PROXY", () => {
   it("is read as a comma-separated list, each entry trimmed", () => {
-    expect(loadConfig({ TRUST_PROXY: "127.0.0.1, 10.0.0.0/8 ,loopback" }).trustProxy).toEqual(["127.0.0.1", "10.0.0.0/8", "loopback"]);
+    expect(loadConfig({ TRUST_PROXY: "127.0.0.1, 10.0.0.0/8 ,loopback" }).trustProxy).toEqual([
+      "127.0.0.1",
+      "10.0.0.0/8",
+      "loopback",
+    ]);
   });
 
   it("trusts no proxy when unset", () => {

@@ -1,6 +1,14 @@
 import * as grpc from "@grpc/grpc-js";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { grpcFrame, grpcStatusOf, http1Request, http2Request, jsonOf, type RawAnswer, type RawRequest } from "./support/raw-http.js";
+import {
+  grpcFrame,
+  grpcStatusOf,
+  http1Request,
+  http2Request,
+  jsonOf,
+  type RawAnswer,
+  type RawRequest,
+} from "./support/raw-http.js";
 import { type RunningServer, startServer } from "./support/start-server.js";
 
 // Every answer speaks the caller's protocol: an unknown service or method is UNIMPLEMENTED

@@ -15,7 +15,11 @@ function recorder(maxActive: number) {
         signal.addEventListener("abort", () => resolve(), { once: true });
       }),
   });
-  const active = () => [...running].filter(([, watch]) => !watch.signal.aborted).map(([id]) => id).sort();
+  const active = () =>
+    [...running]
+      .filter(([, watch]) => !watch.signal.aborted)
+      .map(([id]) => id)
+      .sort();
   const end = async (jobId: string) => {
     running.get(jobId)?.end();
     running.delete(jobId);

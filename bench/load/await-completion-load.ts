@@ -2,9 +2,10 @@
 // each mode. For each job: the delay from its end (updateTime of the terminal job) to the
 // promise resolving, and the requests awaitCompletion sent (counted by a transport interceptor
 // on a client of its own; the create is sent by another client and not counted).
+
+import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { JobClient, type PollingMode } from "../../client/index.js";
 import { serveParent } from "../serve-parent.js";
 
@@ -34,7 +35,11 @@ async function run(spec: AwaitCompletionRun): Promise<FollowedJob[]> {
     };
     const client = new JobClient({ transport: createConnectTransport({ baseUrl: spec.url, interceptors: [counter] }) });
     const job = await creator.createJob({ processingDurationMs: durationMs });
-    const done = await client.awaitCompletion(job.id, { mode, pollIntervalMs: spec.pollIntervalMs, timeoutMs: durationMs + 30_000 });
+    const done = await client.awaitCompletion(job.id, {
+      mode,
+      pollIntervalMs: spec.pollIntervalMs,
+      timeoutMs: durationMs + 30_000,
+    });
     const resolvedAt = Date.now();
     const endedAt = done.updateTime === undefined ? NaN : timestampMs(done.updateTime);
     return { mode, durationMs, delayMs: resolvedAt - endedAt, requests, state: done.state };

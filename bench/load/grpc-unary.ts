@@ -26,7 +26,12 @@ export function grpcHeaders(path: string): OutgoingHttpHeaders {
  * With `keepMessage` false the answer's bytes are read and dropped (an empty `message`), which
  * costs the load generator less.
  */
-export function grpcUnary(session: ClientHttp2Session, headers: OutgoingHttpHeaders, frame: Buffer, keepMessage = true): Promise<GrpcAnswer> {
+export function grpcUnary(
+  session: ClientHttp2Session,
+  headers: OutgoingHttpHeaders,
+  frame: Buffer,
+  keepMessage = true,
+): Promise<GrpcAnswer> {
   return new Promise((resolve) => {
     const stream = session.request(headers);
     const chunks: Buffer[] = [];

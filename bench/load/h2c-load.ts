@@ -18,9 +18,7 @@ export interface H2cRun {
 }
 
 async function run(spec: H2cRun) {
-  const sessions = await Promise.all(
-    Array.from({ length: spec.sessions }, () => connect(spec.url)),
-  );
+  const sessions = await Promise.all(Array.from({ length: spec.sessions }, () => connect(spec.url)));
   const headers = grpcHeaders(spec.path);
   const frame = Buffer.from(spec.frame);
   const latencies: number[] = [];

@@ -1,8 +1,9 @@
 // Load generator for HTTP/1.1: autocannon's programmatic API, `connections` keep-alive
 // connections with one request in flight each, for `durationS` seconds. Latencies are taken
 // from its per-response events (sub-millisecond, 2xx only), not its whole-ms histogram.
-import autocannon from "autocannon";
+
 import { performance } from "node:perf_hooks";
+import autocannon from "autocannon";
 import { serveParent } from "../serve-parent.js";
 import { summarize } from "../stats.js";
 

@@ -1,5 +1,5 @@
-import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import http2 from "node:http2";
+import { create, fromBinary, toBinary } from "@bufbuild/protobuf";
 import {
   CancelJobRequestSchema,
   CreateJobRequestSchema,
@@ -24,7 +24,11 @@ export async function openJobCalls(url: string): Promise<JobCalls> {
   return {
     async createPendingJob() {
       const request = create(CreateJobRequestSchema, { processingDuration: { seconds: 3600n } });
-      const answer = await grpcUnary(session, grpcHeaders("/jobs.v1.JobService/CreateJob"), grpcFrame(toBinary(CreateJobRequestSchema, request)));
+      const answer = await grpcUnary(
+        session,
+        grpcHeaders("/jobs.v1.JobService/CreateJob"),
+        grpcFrame(toBinary(CreateJobRequestSchema, request)),
+      );
       if (answer.status !== "0") {
         throw new Error(`CreateJob answered grpc-status ${answer.status}`);
       }
@@ -32,7 +36,11 @@ export async function openJobCalls(url: string): Promise<JobCalls> {
     },
     async cancelJob(jobId) {
       const request = create(CancelJobRequestSchema, { jobId });
-      const answer = await grpcUnary(session, grpcHeaders("/jobs.v1.JobService/CancelJob"), grpcFrame(toBinary(CancelJobRequestSchema, request)));
+      const answer = await grpcUnary(
+        session,
+        grpcHeaders("/jobs.v1.JobService/CancelJob"),
+        grpcFrame(toBinary(CancelJobRequestSchema, request)),
+      );
       if (answer.status !== "0") {
         throw new Error(`CancelJob answered grpc-status ${answer.status}`);
       }

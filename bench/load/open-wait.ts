@@ -66,7 +66,11 @@ export function openH1Waits(url: string): WaitOpener {
         port,
         path: GET_STATUS,
         method: "POST",
-        headers: { "content-type": "application/json", "connect-protocol-version": "1", "content-length": Buffer.byteLength(body) },
+        headers: {
+          "content-type": "application/json",
+          "connect-protocol-version": "1",
+          "content-length": Buffer.byteLength(body),
+        },
       });
       const sent = new Promise<void>((resolve) => {
         request.once("finish", resolve);

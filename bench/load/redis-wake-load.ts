@@ -1,8 +1,9 @@
 // Two instances on one Redis: create a job on A, long-wait for it on B. For each job, the delay
 // from its end (updateTime) to B's answer, which comes through Redis pub/sub.
+
+import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { durationFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { serveParent } from "../serve-parent.js";

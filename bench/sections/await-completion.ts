@@ -1,10 +1,10 @@
+import { POLLING_MODES } from "../../client/index.js";
 import type { BenchOptions } from "../bench-options.js";
 import { startChild } from "../child-process.js";
 import { type Figure, spreadOf } from "../figure.js";
 import type { FollowedJob } from "../load/await-completion-load.js";
-import { summarize } from "../stats.js";
 import { startJobServer } from "../start-job-server.js";
-import { POLLING_MODES } from "../../client/index.js";
+import { summarize } from "../stats.js";
 
 /** JobClient.awaitCompletion in each mode, end to end: delay after the job's end, and requests per job. */
 export async function benchAwaitCompletion(options: BenchOptions["awaitCompletion"], notes: string[]) {
@@ -25,8 +25,18 @@ export async function benchAwaitCompletion(options: BenchOptions["awaitCompletio
       const label = mode === POLLING_MODES.SHORT ? `SHORT (poll every ${options.pollIntervalMs} ms)` : mode.toUpperCase();
       const requests = summarize(ofMode.map((job) => job.requests));
       return [
-        { section: "awaitCompletion", name: `${label}: delay after the job's end`, unit: "ms", ours: spreadOf(summarize(ofMode.map((job) => job.delayMs))) },
-        { section: "awaitCompletion", name: `${label}: requests per job (mean; max ${requests.max})`, unit: "req/job", ours: requests.mean },
+        {
+          section: "awaitCompletion",
+          name: `${label}: delay after the job's end`,
+          unit: "ms",
+          ours: spreadOf(summarize(ofMode.map((job) => job.delayMs))),
+        },
+        {
+          section: "awaitCompletion",
+          name: `${label}: requests per job (mean; max ${requests.max})`,
+          unit: "req/job",
+          ours: requests.mean,
+        },
       ];
     });
     const ranges = `${Math.min(...options.durationsMs)}-${Math.max(...options.durationsMs)} ms`;

@@ -4,8 +4,8 @@ import type { BenchOptions } from "../bench-options.js";
 import { type BenchChild, startChild } from "../child-process.js";
 import { type Figure, spreadOf } from "../figure.js";
 import { openFileLimit, rssBytes } from "../proc-stats.js";
-import type { Summary } from "../stats.js";
 import { startJobServer } from "../start-job-server.js";
+import type { Summary } from "../stats.js";
 
 /** File descriptors kept free beside one socket per HTTP/1.1 wait (each process has the limit). */
 const FD_MARGIN = 1_000;
@@ -34,13 +34,20 @@ export async function benchHeldWaits(options: BenchOptions["heldWaits"], notes: 
   for (const count of options.counts) {
     for (const protocol of ["h2", "h1"] as const) {
       if (protocol === "h1" && count + FD_MARGIN > fdLimit) {
-        notes.push(`held waits: HTTP/1.1 with N=${count} skipped: one socket per wait needs more than the open-file limit (ulimit -n ${fdLimit})`);
+        notes.push(
+          `held waits: HTTP/1.1 with N=${count} skipped: one socket per wait needs more than the open-file limit (ulimit -n ${fdLimit})`,
+        );
         continue;
       }
       const result = await holdAndWake(protocol, count, options);
       raw[`${protocol}-${count}`] = result;
       const label = `${protocol === "h2" ? "gRPC h2c" : "Connect JSON HTTP/1.1"}, N=${count / 1000}k`;
-      const row = (name: string, unit: string, ours: Figure["ours"]): Figure => ({ section: "held waits", name: `${label}: ${name}`, unit, ours });
+      const row = (name: string, unit: string, ours: Figure["ours"]): Figure => ({
+        section: "held waits",
+        name: `${label}: ${name}`,
+        unit,
+        ours,
+      });
       figures.push(
         row("server RSS per wait", "KiB", result.rssPerWaitBytes / 1024),
         row("server heap per wait", "KiB", result.heapPerWaitBytes / 1024),
@@ -57,7 +64,13 @@ export async function benchHeldWaits(options: BenchOptions["heldWaits"], notes: 
 
 async function holdAndWake(protocol: "h2" | "h1", count: number, options: BenchOptions["heldWaits"]) {
   const room = count + options.warmupWaits + 100;
-  const server = await startJobServer({ shortPollRate: 0, createRate: 0, maxHeldWaits: room, maxWaitsPerCaller: room, maxWaitMs: 120_000 });
+  const server = await startJobServer({
+    shortPollRate: 0,
+    createRate: 0,
+    maxHeldWaits: room,
+    maxWaitsPerCaller: room,
+    maxWaitMs: 120_000,
+  });
   let load: BenchChild | undefined;
   try {
     const heldAtLeast = async (n: number): Promise<number> => waitForHeld(server, (held) => held >= n);

@@ -1,11 +1,11 @@
 import { randomBytes } from "node:crypto";
 import { Redis } from "ioredis";
+import { deleteKeys } from "../../test/support/redis.js";
+import { type ServerProcess, spawnServer } from "../../test/support/spawn-server.js";
 import type { BenchOptions } from "../bench-options.js";
 import { startChild, trackProcess } from "../child-process.js";
 import { type Figure, spreadOf } from "../figure.js";
 import { summarize } from "../stats.js";
-import { deleteKeys } from "../../test/support/redis.js";
-import { type ServerProcess, spawnServer } from "../../test/support/spawn-server.js";
 
 /**
  * Two server processes on one Redis: create on A, long wait on B; the delay from the job's end
@@ -18,7 +18,14 @@ export async function benchRedisWake(options: BenchOptions["redis"], notes: stri
     return { figures: [], raw: { skipped: true } };
   }
   const prefix = `bench:${randomBytes(6).toString("hex")}:`;
-  const env = { HOST: "127.0.0.1", JOB_STORE: "redis", REDIS_URL: url, REDIS_PREFIX: prefix, SHORT_POLL_RATE: "0", CREATE_RATE: "0" };
+  const env = {
+    HOST: "127.0.0.1",
+    JOB_STORE: "redis",
+    REDIS_URL: url,
+    REDIS_PREFIX: prefix,
+    SHORT_POLL_RATE: "0",
+    CREATE_RATE: "0",
+  };
   const servers: ServerProcess[] = [];
   try {
     for (let i = 0; i < 2; i++) {

@@ -8,8 +8,8 @@ import { type BenchChild, startChild } from "../child-process.js";
 import type { Figure } from "../figure.js";
 import { grpcFrame } from "../load/grpc-unary.js";
 import { cpuTimeUs, machineBusyUs } from "../proc-stats.js";
-import { median, type Summary } from "../stats.js";
 import { startJobServer } from "../start-job-server.js";
+import { median, type Summary } from "../stats.js";
 
 /** One load run against one server, as the load child reports it, plus CPU read from /proc. */
 export interface UnaryRun {
@@ -84,7 +84,12 @@ export async function benchUnary(options: BenchOptions["unary"], notes: string[]
     const json = new TextEncoder().encode(JSON.stringify({ jobId }));
     const variants: Variant[] = [
       { id: "connect-json-ours", server: ours, load: h1, spec: h1Spec(url, "application/json", json) },
-      { id: "connect-json-bare-fastify", server: bare, load: h1, spec: h1Spec(bare.ready.url as string, "application/json", json) },
+      {
+        id: "connect-json-bare-fastify",
+        server: bare,
+        load: h1,
+        spec: h1Spec(bare.ready.url as string, "application/json", json),
+      },
       { id: "connect-binary-ours", server: ours, load: h1, spec: h1Spec(url, "application/proto", binary) },
       { id: "grpc-ours", server: ours, load: h2, spec: h2Spec(url) },
       { id: "grpc-grpc-js", server: grpcJs, load: h2, spec: h2Spec(grpcJs.ready.url as string) },

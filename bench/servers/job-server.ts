@@ -2,8 +2,8 @@
 // argv[2] is a JSON object of ServerOptions settings. Answers "memory" (after a forced GC; start
 // it with --expose-gc) and "held" (how many long waits it holds) over IPC.
 import { buildServer } from "../../server/app.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
 import type { ServerOptions } from "../../server/server-options.js";
+import { HeldWaits } from "../../server/service/held-waits.js";
 import { serveParent } from "../serve-parent.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as ServerOptions;

@@ -1,20 +1,20 @@
+import { isUtf8 } from "node:buffer";
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from "node:http";
 import type { ServerHttp2Stream } from "node:http2";
-import { isUtf8 } from "node:buffer";
 import { Code, ConnectError } from "@connectrpc/connect";
-import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { type Compression, compressionNegotiate, mergeNonProtocolHeaders } from "@connectrpc/connect/protocol";
 import { codeToHttpStatus, errorToJsonBytes, parseTimeout as parseConnectTimeout } from "@connectrpc/connect/protocol-connect";
 import { parseTimeout as parseGrpcTimeout, setTrailerStatus } from "@connectrpc/connect/protocol-grpc";
+import { compressionBrotli, compressionGzip } from "@connectrpc/connect-node";
 import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../../gen/jobs/v1/job_service_pb.js";
-import { bodyLimit, ENVELOPE_HEADER_BYTES } from "../transport/body-limit.js";
 import type { CallPolicy, RequestHeaders } from "../policy/call-policy.js";
 import type { CorsPolicy } from "../policy/cors-policy.js";
 import type { GetStatus, StatusCall } from "../service/job-service.js";
+import type { Presence } from "../service/presence.js";
+import { bodyLimit, ENVELOPE_HEADER_BYTES } from "../transport/body-limit.js";
 import type { FastPath } from "../transport/one-port-server.js";
 import { COMPRESSED_FLAG, compressedWithoutEncoding, parseMessage } from "../transport/parse-message.js";
 import { readBody } from "../transport/read-body.js";
-import type { Presence } from "../service/presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
 type Kind = "json" | "proto" | "grpc";
@@ -129,7 +129,8 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
       await sendConnect(exchange, headers, kind, compression, bytes);
     }
   } catch (caught) {
-    const error = caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
+    const error =
+      caught instanceof ConnectError ? caught : new ConnectError("internal error", Code.Internal, undefined, undefined, caught);
     code = error.code;
     if (grpc) {
       await sendGrpc(exchange, headers, compression, undefined, error);

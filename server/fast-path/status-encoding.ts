@@ -66,7 +66,8 @@ function encodeJson(response: GetStatusResponse): Uint8Array {
 }
 
 function encodeBinary(response: GetStatusResponse): Uint8Array {
-  const job = response.job === undefined ? undefined : cached(jobBinary, response.job, () => toBinary(JobSchema, response.job as Job));
+  const job =
+    response.job === undefined ? undefined : cached(jobBinary, response.job, () => toBinary(JobSchema, response.job as Job));
   const hint = response.nextPollAfter === undefined ? undefined : durationBytes(response.nextPollAfter);
   const size = field(job) + field(hint);
   const bytes = new Uint8Array(size);

@@ -123,8 +123,7 @@ export function createDescriptorIndex(services: readonly DescService[], options:
       const message = registry.getMessage(extendee);
       return answerFor(message && registry.getExtensionFor(message, fieldNumber)?.file);
     },
-    extensionNumbers: (extendee) =>
-      registry.getMessage(extendee) === undefined ? undefined : (extensions.get(extendee) ?? []),
+    extensionNumbers: (extendee) => (registry.getMessage(extendee) === undefined ? undefined : (extensions.get(extendee) ?? [])),
   };
 }
 

@@ -49,7 +49,11 @@ export function createHealthService(options: HealthServiceOptions = {}): HealthS
   let closed = false;
 
   const statusOf = (service: string) => statuses.get(service) ?? ServingStatus.SERVICE_UNKNOWN;
-  const wake = (service: string) => watchers.get(service)?.forEach((wakeUp) => wakeUp());
+  const wake = (service: string): void => {
+    for (const wakeUp of watchers.get(service) ?? []) {
+      wakeUp();
+    }
+  };
 
   function addWatcher(service: string, wakeUp: () => void): () => void {
     const set = watchers.get(service) ?? new Set();
@@ -115,7 +119,9 @@ export function createHealthService(options: HealthServiceOptions = {}): HealthS
     impl,
     get openWatches() {
       let count = 0;
-      watchers.forEach((set) => (count += set.size));
+      for (const set of watchers.values()) {
+        count += set.size;
+      }
       return count;
     },
     setStatus(service, status) {

@@ -1,10 +1,14 @@
 import { readFileSync } from "node:fs";
-import { clone, create, createFileRegistry, type FileRegistry, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import {
-  type FileDescriptorProto,
-  FileDescriptorProtoSchema,
-  FileDescriptorSetSchema,
-} from "@bufbuild/protobuf/wkt";
+  clone,
+  create,
+  createFileRegistry,
+  type FileRegistry,
+  fromBinary,
+  type MessageInitShape,
+  toBinary,
+} from "@bufbuild/protobuf";
+import { type FileDescriptorProto, FileDescriptorProtoSchema, FileDescriptorSetSchema } from "@bufbuild/protobuf/wkt";
 import { createClient, createConnectRouter, createRouterTransport } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
 import { descriptorSet } from "../../gen/descriptor_set.js";
@@ -18,9 +22,9 @@ import {
   ServerReflectionResponseSchema,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  ServerReflection as ServerReflectionV1alpha,
   type ServerReflectionRequestSchema as ServerReflectionRequestV1alphaSchema,
   ServerReflectionResponseSchema as ServerReflectionResponseV1alphaSchema,
+  ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import type { DescriptorIndexOptions } from "./descriptor-index.js";
@@ -137,7 +141,8 @@ describe("registerReflection", () => {
     const [answer] = await ask({ messageRequest: { case: "listServices", value: "" } });
 
     expect(answer?.messageResponse.case).toBe("listServicesResponse");
-    const names = answer?.messageResponse.case === "listServicesResponse" ? answer.messageResponse.value.service.map((s) => s.name) : [];
+    const names =
+      answer?.messageResponse.case === "listServicesResponse" ? answer.messageResponse.value.service.map((s) => s.name) : [];
     expect(names).toEqual([
       "jobs.v1.JobService",
       "grpc.health.v1.Health",
@@ -155,7 +160,13 @@ describe("registerReflection", () => {
       ["google/protobuf/duration.proto", "google/protobuf/timestamp.proto", "jobs/v1/job.proto"].sort(),
     );
     const service = registryFrom(answer).getService("jobs.v1.JobService");
-    expect(service?.methods.map((method) => method.name)).toEqual(["CreateJob", "GetStatus", "WatchJob", "CancelJob", "ListJobs"]);
+    expect(service?.methods.map((method) => method.name)).toEqual([
+      "CreateJob",
+      "GetStatus",
+      "WatchJob",
+      "CancelJob",
+      "ListJobs",
+    ]);
     expect(service?.method.getStatus?.input.typeName).toBe("jobs.v1.GetStatusRequest");
     expect(service?.method.getStatus?.input.field.wait?.message?.typeName).toBe("google.protobuf.Duration");
   });
@@ -232,7 +243,11 @@ describe("registerReflection", () => {
     }
     const v1 = await ask(...questions);
 
-    expect(alpha.map((answer) => answer.messageResponse.case)).toEqual(["listServicesResponse", "fileDescriptorResponse", "errorResponse"]);
+    expect(alpha.map((answer) => answer.messageResponse.case)).toEqual([
+      "listServicesResponse",
+      "fileDescriptorResponse",
+      "errorResponse",
+    ]);
     // The same bytes on the wire, message for message.
     expect(alpha.map((answer) => toBinary(ServerReflectionResponseV1alphaSchema, answer))).toEqual(
       v1.map((answer) => toBinary(ServerReflectionResponseSchema, answer)),

@@ -13,9 +13,9 @@ import {
   ServiceResponseSchema,
 } from "../../gen/grpc/reflection/v1/reflection_pb.js";
 import {
-  ServerReflection as ServerReflectionV1alpha,
   ServerReflectionRequestSchema as ServerReflectionRequestV1alphaSchema,
   ServerReflectionResponseSchema as ServerReflectionResponseV1alphaSchema,
+  ServerReflection as ServerReflectionV1alpha,
 } from "../../gen/grpc/reflection/v1alpha/reflection_pb.js";
 import { createDescriptorIndex, type DescriptorIndex, type DescriptorIndexOptions } from "./descriptor-index.js";
 

@@ -13,7 +13,7 @@ export function observeCalls(callEnded: CallEnded): Interceptor {
     const method = `${req.service.typeName}/${req.method.name}`;
     const done = (error?: unknown): void =>
       callEnded(method, error === undefined ? undefined : ConnectError.from(error).code, (performance.now() - started) / 1000);
-    let res;
+    let res: Awaited<ReturnType<typeof next>>;
     try {
       res = await next(req);
     } catch (error) {

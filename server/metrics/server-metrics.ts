@@ -48,7 +48,11 @@ export class ServerMetrics {
         this.set(sources.heldWaits());
       },
     });
-    this.wakes = new Counter({ name: "wakes_total", help: "Held waits and watches answered because their job changed", registers });
+    this.wakes = new Counter({
+      name: "wakes_total",
+      help: "Held waits and watches answered because their job changed",
+      registers,
+    });
     this.wakeSeconds = new Histogram({
       name: "wake_delay_seconds",
       help: "From a job's change (its update_time) to the answer of a wait on it",

@@ -32,7 +32,11 @@ describe("API keys", () => {
 
   it("refuses a missing or unknown key with UNAUTHENTICATED and www-authenticate: Bearer", () => {
     const check = createApiKeyCheck([keyA]);
-    const presented: [string | null, string | null][] = [[null, null], [`Bearer ${keyB}`, null], [null, keyA.toUpperCase()]];
+    const presented: [string | null, string | null][] = [
+      [null, null],
+      [`Bearer ${keyB}`, null],
+      [null, keyA.toUpperCase()],
+    ];
     for (const [authorization, xApiKey] of presented) {
       let error: unknown;
       try {

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
+import { createApiKeyCheck } from "./api-key-check.js";
 import { createCallerAddress } from "./caller-address.js";
 import { createFaultCheck } from "./fault-check.js";
-import { createApiKeyCheck } from "./api-key-check.js";
 
 export interface CallPolicyOptions {
   /** API keys; none leaves the service open. */

@@ -8,7 +8,9 @@ import proxyAddr from "@fastify/proxy-addr";
  * walking back through trusted proxies only. A caller can never choose its identity by sending
  * the header itself: from an untrusted peer the header is ignored.
  */
-export function createCallerAddress(trustProxy: readonly string[]): (peer: string | undefined, forwardedFor: string | null) => string {
+export function createCallerAddress(
+  trustProxy: readonly string[],
+): (peer: string | undefined, forwardedFor: string | null) => string {
   if (trustProxy.length === 0) {
     return (peer) => peer ?? "unknown";
   }
@@ -18,7 +20,10 @@ export function createCallerAddress(trustProxy: readonly string[]): (peer: strin
     if (peer === undefined) {
       return "unknown";
     }
-    const request = { headers: forwardedFor === null ? {} : { "x-forwarded-for": forwardedFor }, socket: { remoteAddress: peer } };
+    const request = {
+      headers: forwardedFor === null ? {} : { "x-forwarded-for": forwardedFor },
+      socket: { remoteAddress: peer },
+    };
     return proxyAddr(request as unknown as IncomingMessage, trust);
   };
 }

@@ -61,7 +61,14 @@ export function createRedisTokenBucket(redis: Redis, shape: BucketShape): (key: 
   if (typeof scripted.takeToken !== "function") {
     redis.defineCommand("takeToken", { numberOfKeys: 1, lua: takeTokenScript });
   }
-  const args = [String(shape.intervalMs), String(shape.burst), String(PROMISE_GRACE_MS), String(MAX_PROMISED), String(EARLY_MS), String(LATE_MS)];
+  const args = [
+    String(shape.intervalMs),
+    String(shape.burst),
+    String(PROMISE_GRACE_MS),
+    String(MAX_PROMISED),
+    String(EARLY_MS),
+    String(LATE_MS),
+  ];
   return async (key) => {
     const [allowed, retryAfterMs] = await scripted.takeToken(key, ...args);
     return allowed === 1 ? { allowed: true } : { allowed: false, retryAfterMs };

@@ -9,10 +9,7 @@ import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
  */
 export function retryLaterError(message: string, retryDelayMs: number): ConnectError {
   const delayMs = Math.max(1, Math.ceil(retryDelayMs));
-  return new ConnectError(
-    message,
-    Code.ResourceExhausted,
-    { "retry-after": String(Math.ceil(delayMs / 1000)) },
-    [{ desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(delayMs) }) }],
-  );
+  return new ConnectError(message, Code.ResourceExhausted, { "retry-after": String(Math.ceil(delayMs / 1000)) }, [
+    { desc: RetryInfoSchema, value: create(RetryInfoSchema, { retryDelay: durationFromMs(delayMs) }) },
+  ]);
 }

@@ -64,7 +64,10 @@ export function takeToken(state: BucketState, shape: BucketShape, now: number): 
   const allowed: Decision = { allowed: true };
   if (promised > 0 && first <= now + EARLY_MS) {
     // A refused call back at its time: its token was booked when it was refused.
-    return { state: { tat, first: first + intervalMs, promised: promised - 1, lastTaken: first, lateLetIn: false }, decision: allowed };
+    return {
+      state: { tat, first: first + intervalMs, promised: promised - 1, lastTaken: first, lateLetIn: false },
+      decision: allowed,
+    };
   }
   if (promised === 0 && tat - tolerance <= now) {
     return { state: { ...state, tat: Math.max(tat, now) + intervalMs, first, promised }, decision: allowed };
@@ -74,7 +77,10 @@ export function takeToken(state: BucketState, shape: BucketShape, now: number): 
     return { state: { ...state, tat, first, promised, lateLetIn: true }, decision: allowed };
   }
   if (promised >= MAX_PROMISED) {
-    return { state: { ...state, first, promised }, decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now } };
+    return {
+      state: { ...state, first, promised },
+      decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now },
+    };
   }
   // The next free time is this call's; book its token.
   const slot = tat - tolerance;

@@ -45,7 +45,7 @@ describe("HeldWaits", () => {
     expect(waits.size).toBe(1);
   });
 
-  it("releases the oldest wait with reason \"evicted\" when a new one is held at the global cap", () => {
+  it('releases the oldest wait with reason "evicted" when a new one is held at the global cap', () => {
     const onEvict = vi.fn();
     const waits = new HeldWaits({ maxTotal: 2, onEvict });
     const [first, second, third] = [vi.fn(), vi.fn(), vi.fn()];

@@ -8,22 +8,22 @@ import {
   type GetStatusRequest,
   type GetStatusResponse,
   GetStatusResponseSchema,
-  JobService,
+  type JobService,
   ListJobsResponseSchema,
   WatchJobResponseSchema,
 } from "../../gen/jobs/v1/job_service_pb.js";
-import { callerOf, ownerOf } from "./caller.js";
-import { type Presence, presenceOfSignal } from "./presence.js";
 import type { Clock } from "../clock.js";
-import type { HeldWaits } from "./held-waits.js";
-import { newJobId } from "./job-id.js";
+import type { RateLimits } from "../policy/rate-limits.js";
+import { retryLaterError } from "../policy/retry-later-error.js";
 import type { JobRunner } from "../stores/job-runner.js";
 import type { JobStore } from "../stores/job-store.js";
+import { callerOf, ownerOf } from "./caller.js";
+import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
+import type { HeldWaits } from "./held-waits.js";
+import { newJobId } from "./job-id.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
-import type { RateLimits } from "../policy/rate-limits.js";
-import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
-import { retryLaterError } from "../policy/retry-later-error.js";
+import { type Presence, presenceOfSignal } from "./presence.js";
 import {
   readDuration,
   readJobId,
@@ -199,8 +199,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       const stored = result.job;
       if (!result.created) {
         const same =
-          stored.shouldError === req.shouldError &&
-          readDuration(stored.processingDuration, "processing_duration") === durationMs;
+          stored.shouldError === req.shouldError && readDuration(stored.processingDuration, "processing_duration") === durationMs;
         if (!same) {
           throw new ConnectError(
             `request_id ${requestId} was used for a different request (job ${stored.id})`,
@@ -284,7 +283,10 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       }
       if (!result.changed) {
         const state = JobState[result.job.state];
-        throw new ConnectError(`job ${jobId} has ended already (${state}); only pending jobs can be cancelled`, Code.FailedPrecondition);
+        throw new ConnectError(
+          `job ${jobId} has ended already (${state}); only pending jobs can be cancelled`,
+          Code.FailedPrecondition,
+        );
       }
       return create(CancelJobResponseSchema, { job: result.job });
     },

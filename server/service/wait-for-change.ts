@@ -1,7 +1,7 @@
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
-import type { HeldWaits, ReleaseReason } from "./held-waits.js";
 import type { JobStore } from "../stores/job-store.js";
+import type { HeldWaits, ReleaseReason } from "./held-waits.js";
 import type { Presence } from "./presence.js";
 
 export interface WaitForChangeOptions {

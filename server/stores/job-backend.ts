@@ -1,6 +1,6 @@
+import type { RateLimits } from "../policy/rate-limits.js";
 import type { JobRunner } from "./job-runner.js";
 import type { JobStore } from "./job-store.js";
-import type { RateLimits } from "../policy/rate-limits.js";
 
 /** Whether a backend that can go away (Redis) is reachable now, and news of each change. */
 export interface BackendAvailability {
@@ -60,7 +60,13 @@ export async function settleWithin(pending: Promise<unknown>, ms: number): Promi
     timer = setTimeout(resolve, ms, false);
   });
   try {
-    return await Promise.race([pending.then(() => true, () => true), late]);
+    return await Promise.race([
+      pending.then(
+        () => true,
+        () => true,
+      ),
+      late,
+    ]);
   } finally {
     clearTimeout(timer);
   }

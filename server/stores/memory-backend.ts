@@ -1,9 +1,9 @@
 import type { Clock } from "../clock.js";
+import { createRateLimits } from "../policy/rate-limits.js";
+import type { ServiceSettings } from "../server-options.js";
 import type { JobBackend } from "./job-backend.js";
 import type { JobStore } from "./job-store.js";
 import { createMemoryJobStore } from "./memory-job-store.js";
-import { createRateLimits } from "../policy/rate-limits.js";
-import type { ServiceSettings } from "../server-options.js";
 import { createTimerJobRunner } from "./timer-job-runner.js";
 
 export interface MemoryBackendOptions {
@@ -19,7 +19,8 @@ export interface MemoryBackendOptions {
 /** Everything in this process: zero set-up, one instance, gone when it stops. */
 export function createMemoryBackend({ settings, clock, store, onError, onRateLimited }: MemoryBackendOptions): JobBackend {
   const jobs =
-    store ?? createMemoryJobStore({
+    store ??
+    createMemoryJobStore({
       retentionMs: settings.jobRetentionMs,
       idempotencyTtlMs: settings.idempotencyTtlMs,
       maxEndedJobs: settings.maxEndedJobs,

@@ -2,20 +2,11 @@ import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import type { Clock } from "../clock.js";
+import { SERVICE_DEFAULTS } from "../server-options.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { type IndexedJob, JobIndexes } from "./job-indexes.js";
 import { JobListeners } from "./job-listeners.js";
-import type {
-  CreateResult,
-  FinishResult,
-  JobListener,
-  JobStore,
-  ListPage,
-  ListQuery,
-  Outcome,
-  StoredJob,
-} from "./job-store.js";
-import { SERVICE_DEFAULTS } from "../server-options.js";
+import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
 
 export interface MemoryJobStoreOptions {
   /** How long an ended job is kept, counted from when the store ended it, in ms; 0 keeps it for ever. @default 86_400_000 */
@@ -241,11 +232,14 @@ class InMemoryJobStore implements MemoryJobStore {
     }
     clearTimeout(this.timer);
     this.timerAt = at;
-    this.timer = setTimeout(() => {
-      this.timer = undefined;
-      this.expire();
-      this.schedule();
-    }, Math.min(at - now, MAX_TIMER_MS));
+    this.timer = setTimeout(
+      () => {
+        this.timer = undefined;
+        this.expire();
+        this.schedule();
+      },
+      Math.min(at - now, MAX_TIMER_MS),
+    );
     this.timer.unref();
   }
 

@@ -1,11 +1,11 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis, type RedisOptions } from "ioredis";
-import { createBullmqJobRunner } from "./bullmq-job-runner.js";
 import type { Clock } from "../clock.js";
-import { type BackendAvailability, type JobBackend, settleWithin } from "./job-backend.js";
 import { createRateLimits } from "../policy/rate-limits.js";
-import { createRedisJobStore } from "./redis-job-store.js";
 import type { ServiceSettings } from "../server-options.js";
+import { createBullmqJobRunner } from "./bullmq-job-runner.js";
+import { type BackendAvailability, type JobBackend, settleWithin } from "./job-backend.js";
+import { createRedisJobStore } from "./redis-job-store.js";
 
 export interface RedisBackendOptions {
   url: string;
@@ -136,7 +136,9 @@ function followConnection(redis: Redis): BackendAvailability & { stop(): void } 
   const set = (available: boolean): void => {
     if (state !== available) {
       state = available;
-      [...listeners].forEach((listener) => listener(available));
+      for (const listener of [...listeners]) {
+        listener(available);
+      }
     }
   };
   redis.on("ready", () => set(true));

@@ -4,16 +4,7 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobListeners } from "./job-listeners.js";
-import type {
-  CreateResult,
-  FinishResult,
-  JobListener,
-  JobStore,
-  ListPage,
-  ListQuery,
-  Outcome,
-  StoredJob,
-} from "./job-store.js";
+import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
 
 export interface RedisJobStoreOptions {
   /**
@@ -260,7 +251,6 @@ class RedisJobStore implements JobStore {
   subscribe(id: string, listener: JobListener): () => void {
     return this.listeners.add(id, listener);
   }
-
 
   async close(): Promise<void> {
     if (this.closed) {

@@ -10,13 +10,13 @@ import {
   createContextValues,
   type HandlerContext,
 } from "@connectrpc/connect";
+import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import {
   compressionBrotli,
   compressionGzip,
   universalRequestFromNodeRequest,
   universalResponseToNodeResponse,
 } from "@connectrpc/connect-node";
-import { createAsyncIterable, type UniversalServerResponse } from "@connectrpc/connect/protocol";
 import type { FastifyPluginCallback, FastifyRequest } from "fastify";
 import { protocolErrorAnswer } from "./protocol-error.js";
 import { readInputStrictly, takesOneMessage } from "./strict-input.js";
@@ -103,7 +103,10 @@ export const connectRoutes: FastifyPluginCallback<ConnectRoutesOptions> = (insta
         await universalResponseToNodeResponse(answer, reply.raw);
       } catch (error) {
         if (ConnectError.from(error).code !== Code.Aborted) {
-          request.log.error({ err: error, rpc: `${handler.service.typeName}/${handler.method.name}` }, "could not answer the call");
+          request.log.error(
+            { err: error, rpc: `${handler.service.typeName}/${handler.method.name}` },
+            "could not answer the call",
+          );
         }
       }
     });

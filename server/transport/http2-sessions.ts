@@ -99,7 +99,12 @@ export function guardHttp2Sessions(server: Http2Server, limits: Http2SessionLimi
         if (state.streams === 0) {
           state.idleSince = Date.now();
         }
-        if (stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR && !stream.headersSent && !cut.has(stream) && session !== undefined) {
+        if (
+          stream.rstCode !== http2.constants.NGHTTP2_NO_ERROR &&
+          !stream.headersSent &&
+          !cut.has(stream) &&
+          session !== undefined
+        ) {
           resetByPeer(session, state);
         }
       });

@@ -1,5 +1,5 @@
-import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import type { IncomingHttpHeaders } from "node:http";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
 import http2, { type Http2ServerRequest, type Http2ServerResponse, type ServerHttp2Stream } from "node:http2";
 import type { Socket } from "node:net";
 import { guardHttp2Sessions, PING_INTERVAL_MS } from "./http2-sessions.js";

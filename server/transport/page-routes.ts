@@ -10,7 +10,9 @@ import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
  * or under the repository when the server runs from source (tsx).
  */
 export const DEFAULT_PAGE_DIR = fileURLToPath(
-  existsSync(new URL("../../web/app.js", import.meta.url)) ? new URL("../../web/", import.meta.url) : new URL("../../dist/web/", import.meta.url),
+  existsSync(new URL("../../web/app.js", import.meta.url))
+    ? new URL("../../web/", import.meta.url)
+    : new URL("../../dist/web/", import.meta.url),
 );
 
 export interface PageRoutesOptions {

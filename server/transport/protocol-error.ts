@@ -31,13 +31,19 @@ const endStream = createEndStreamSerialization({});
 export function protocolErrorAnswer(contentType: string | undefined, error: ConnectError, httpStatus?: number): ErrorAnswer {
   const type = contentType ?? "";
   if (grpcType.test(type) || grpcWebType.test(type)) {
-    const headers = new Headers({ "content-type": grpcWebType.test(type) ? "application/grpc-web+proto" : "application/grpc+proto" });
+    const headers = new Headers({
+      "content-type": grpcWebType.test(type) ? "application/grpc-web+proto" : "application/grpc+proto",
+    });
     setTrailerStatus(headers, error);
     return { status: 200, headers: Object.fromEntries(headers) };
   }
   if (connectStreamType.test(type)) {
     const body = encodeEnvelope(endStreamFlag, endStream.serialize({ metadata: new Headers(), error }));
-    return { status: 200, headers: { "content-type": type.includes("proto") ? "application/connect+proto" : "application/connect+json" }, body };
+    return {
+      status: 200,
+      headers: { "content-type": type.includes("proto") ? "application/connect+proto" : "application/connect+json" },
+      body,
+    };
   }
   const body = errorToJsonBytes(error, {});
   return {

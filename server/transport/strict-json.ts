@@ -33,7 +33,9 @@ export function checkJson(desc: DescMessage, json: unknown, path = ""): void {
     const element = elementOf(field);
     if (field.fieldKind === "list") {
       if (Array.isArray(value)) {
-        value.forEach((item, index) => checkValue(element, item, `${name}[${index}]`));
+        for (const [index, item] of value.entries()) {
+          checkValue(element, item, `${name}[${index}]`);
+        }
       }
     } else if (field.fieldKind === "map") {
       if (typeof value === "object" && !Array.isArray(value)) {
@@ -63,9 +65,17 @@ function elementOf(field: DescField): Element {
     case "message":
       return { message: field.message };
     case "list":
-      return field.listKind === "scalar" ? { scalar: field.scalar } : field.listKind === "enum" ? { enum: field.enum } : { message: field.message };
+      return field.listKind === "scalar"
+        ? { scalar: field.scalar }
+        : field.listKind === "enum"
+          ? { enum: field.enum }
+          : { message: field.message };
     case "map":
-      return field.mapKind === "scalar" ? { scalar: field.scalar } : field.mapKind === "enum" ? { enum: field.enum } : { message: field.message };
+      return field.mapKind === "scalar"
+        ? { scalar: field.scalar }
+        : field.mapKind === "enum"
+          ? { enum: field.enum }
+          : { message: field.message };
   }
 }
 

@@ -1,5 +1,5 @@
 import { once } from "node:events";
-import { connect as connectHttp2, type ClientHttp2Stream } from "node:http2";
+import { type ClientHttp2Stream, connect as connectHttp2 } from "node:http2";
 
 const CHECK_PATH = "/grpc.health.v1.Health/Check";
 
@@ -19,7 +19,12 @@ export async function holdRequestOpen(url: string): Promise<() => void> {
     session.destroy();
   };
   try {
-    const held = session.request({ ":method": "POST", ":path": CHECK_PATH, "content-type": "application/json", "content-length": "2" });
+    const held = session.request({
+      ":method": "POST",
+      ":path": CHECK_PATH,
+      "content-type": "application/json",
+      "content-length": "2",
+    });
     held.on("error", () => undefined);
     held.write("{");
     const after = session.request({ ":method": "POST", ":path": CHECK_PATH, "content-type": "application/json" });

@@ -1,6 +1,6 @@
+import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { randomUUID } from "node:crypto";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { newJobId } from "../../server/service/job-id.js";

@@ -132,7 +132,10 @@ function grpcWebTrailers(body: Buffer): Record<string, string> {
   for (let at = 0; at + 5 <= body.length; ) {
     const length = body.readUInt32BE(at + 1);
     if ((body[at] ?? 0) & 0x80) {
-      for (const line of body.subarray(at + 5, at + 5 + length).toString("latin1").split("\r\n")) {
+      for (const line of body
+        .subarray(at + 5, at + 5 + length)
+        .toString("latin1")
+        .split("\r\n")) {
         const colon = line.indexOf(":");
         if (colon > 0) {
           fields[line.slice(0, colon).trim().toLowerCase()] = line.slice(colon + 1).trim();
@@ -150,7 +153,9 @@ export function connectEndStream(answer: RawAnswer): { error?: { code?: string; 
   for (let at = 0; at + 5 <= body.length; ) {
     const length = body.readUInt32BE(at + 1);
     if ((body[at] ?? 0) & 0x02) {
-      return JSON.parse(body.subarray(at + 5, at + 5 + length).toString("utf8")) as { error?: { code?: string; message?: string } };
+      return JSON.parse(body.subarray(at + 5, at + 5 + length).toString("utf8")) as {
+        error?: { code?: string; message?: string };
+      };
     }
     at += 5 + length;
   }

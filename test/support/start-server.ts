@@ -1,10 +1,10 @@
-import { createClient, type Client, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import type { FastifyInstance } from "fastify";
+import { JobClient, type JobClientOptions } from "../../client/index.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { buildServer } from "../../server/app.js";
 import type { ServerOptions } from "../../server/server-options.js";
-import { JobClient, type JobClientOptions } from "../../client/index.js";
 
 export interface RunningServer {
   app: FastifyInstance;
@@ -82,5 +82,9 @@ export async function postJson(
     body: typeof body === "string" ? body : JSON.stringify(body),
   });
   const text = await response.text();
-  return { status: response.status, headers: response.headers, body: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>) };
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>),
+  };
 }

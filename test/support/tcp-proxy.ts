@@ -1,4 +1,4 @@
-import { createServer, connect, type Socket } from "node:net";
+import { connect, createServer, type Socket } from "node:net";
 
 export interface TcpProxy {
   /** Such as http://127.0.0.1:41235, forwarding to the target. */

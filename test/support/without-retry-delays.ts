@@ -74,7 +74,9 @@ function statusWithoutDelays(header: string): string {
     if (retryInfo === undefined) {
       return `${detail.typeUrl} ${Buffer.from(detail.value).toString("base64")}`;
     }
-    return retryInfo.retryDelay !== undefined && durationMs(retryInfo.retryDelay) > 0 ? RETRY_DELAY : toJsonString(RetryInfoSchema, retryInfo);
+    return retryInfo.retryDelay !== undefined && durationMs(retryInfo.retryDelay) > 0
+      ? RETRY_DELAY
+      : toJsonString(RetryInfoSchema, retryInfo);
   });
   return JSON.stringify({ code: status.code, message: status.message, details });
 }
