@@ -16,7 +16,7 @@ import { ServerMetrics } from "./metrics/server-metrics.js";
 import { type CallPolicy, createCallPolicy, type RequestHeaders } from "./policy/call-policy.js";
 import { createCorsPolicy } from "./policy/cors-policy.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
-import { callerKey, ownerKey } from "./service/caller.js";
+import { callerKey, connectionKey, ownerKey } from "./service/caller.js";
 import { EvictionBackoff } from "./service/eviction-backoff.js";
 import { HeldWaits } from "./service/held-waits.js";
 import { createJobService } from "./service/job-service.js";
@@ -221,7 +221,10 @@ function admitted(policy: CallPolicy, request: FastifyRequest): ContextValues {
     },
   };
   const { caller, owner } = policy.admit(headers, request.raw.socket.remoteAddress);
-  return createContextValues().set(callerKey, caller).set(ownerKey, owner);
+  // The HTTP/2 session, not the compatibility API's per-request socket proxy.
+  const raw = request.raw as FastifyRequest["raw"] | Http2ServerRequest;
+  const connection = "stream" in raw ? raw.stream.session : raw.socket;
+  return createContextValues().set(callerKey, caller).set(ownerKey, owner).set(connectionKey, connection);
 }
 
 function answerError(request: FastifyRequest, reply: FastifyReply, error: ConnectError, httpStatus?: number): void {

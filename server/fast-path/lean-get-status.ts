@@ -40,6 +40,8 @@ export interface LeanGetStatusOptions {
 /** One request and its answer, whichever HTTP API carries them. */
 interface Exchange extends RequestHeaders {
   readonly peer: string | undefined;
+  /** The connection the request came on: its socket, or its HTTP/2 session. */
+  readonly connection: object | undefined;
   readonly presence: Presence;
   /**
    * The whole body, up to `limit` bytes: past it, or past a declared length above it,
@@ -120,7 +122,13 @@ async function serve(options: LeanGetStatusOptions, kind: Kind, exchange: Exchan
     }
     const body = await exchange.readBody(bodyLimit(options.readMaxBytes, grpc), options.readMaxBytes);
     const request = grpc ? parseGrpcRequest(body) : parseConnectRequest(kind, body);
-    const call: StatusCall = { caller, owner, timeoutMs: timeout.timeoutMs, presence: exchange.presence };
+    const call: StatusCall = {
+      caller,
+      owner,
+      timeoutMs: timeout.timeoutMs,
+      presence: exchange.presence,
+      connection: exchange.connection,
+    };
     const response = await options.getStatus(request, call);
     const bytes = kind === "json" ? statusResponseJson(response) : statusResponseBinary(response);
     if (grpc) {
@@ -157,6 +165,10 @@ class Http1Exchange implements Exchange, Presence {
 
   get peer(): string | undefined {
     return this.req.socket.remoteAddress;
+  }
+
+  get connection(): object {
+    return this.req.socket;
   }
 
   get presence(): Presence {
@@ -215,6 +227,10 @@ class Http2Exchange implements Exchange, Presence {
 
   get peer(): string | undefined {
     return this.stream.session?.socket?.remoteAddress;
+  }
+
+  get connection(): object | undefined {
+    return this.stream.session;
   }
 
   get presence(): Presence {

@@ -6,9 +6,6 @@ export interface BucketState {
   first: number;
   /** How many promised retry times are outstanding: first, first + interval, ... */
   promised: number;
-  /** The promised time taken last (-Infinity for none), and whether a call late for it was let in too. */
-  lastTaken: number;
-  lateLetIn: boolean;
 }
 
 /** The shape of a limit: a steady rate and the burst allowed above it. */
@@ -28,33 +25,38 @@ export const PROMISE_GRACE_MS = 1_000;
 export const MAX_PROMISED = 1_000;
 /** A promised call may come this much early: timers fire up to a few ms before their time. */
 export const EARLY_MS = 5;
-/** A call this soon after a promised time another call took is let in too, once per promise. */
-export const LATE_MS = 15;
 
 /** A bucket no call has touched: full. */
 export function fullBucket(now: number): BucketState {
-  return { tat: now, first: now, promised: 0, lastTaken: Number.NEGATIVE_INFINITY, lateLetIn: true };
+  return { tat: now, first: now, promised: 0 };
 }
 
 /**
  * A token bucket as GCRA, that also spreads the retries it asks for: each refused call is
  * promised a time of its own, one interval after the previous promise, and its token is booked
- * then. A call that comes back at (or after) the earliest outstanding promise takes it and is let
- * through, while new calls queue behind the promises, so callers that follow the hints are not
- * refused twice, even many at once behind one address. (A fixed window tells every refused call
- * the same instant, and refuses most of them again.) Callers behind one address cannot be told
- * apart, so another call may take a promised time just before the caller it was promised to: a
- * call that comes within LATE_MS after a taken time is let in too, once per promise (the cost:
- * under such contention, a little more than the rate gets through).
+ * then, while new calls queue behind the promises. (A fixed window tells every refused call the
+ * same instant, and refuses most of them again.)
+ *
+ * `returning` says the call is the one a promise was made to, back at its time (the limiter
+ * knows it by its connection: callers behind one address share a bucket but not a connection).
+ * It is let through whatever the queue looks like: its token was booked. Another call may still
+ * take a promise that has fallen due before its caller came (a caller that opens a connection per
+ * call is known only so); the caller it was promised to is then let through all the same, so a
+ * caller following the hints is never refused twice, at the cost of one call past the rate for
+ * each promise so taken.
  *
  * Pure: takes the state and the time, returns the new state. The Redis limiter runs the same
  * steps in Lua (redis-token-bucket.ts); keep the two alike.
  */
-export function takeToken(state: BucketState, shape: BucketShape, now: number): { state: BucketState; decision: Decision } {
+export function takeToken(
+  state: BucketState,
+  shape: BucketShape,
+  now: number,
+  returning = false,
+): { state: BucketState; decision: Decision } {
   const { intervalMs, burst } = shape;
   const tolerance = (burst - 1) * intervalMs;
   let { tat, first, promised } = state;
-  const { lastTaken, lateLetIn } = state;
   // Promises long past were never taken: their callers left.
   if (promised > 0 && first < now - PROMISE_GRACE_MS) {
     const expired = Math.min(promised, Math.floor((now - PROMISE_GRACE_MS - first) / intervalMs) + 1);
@@ -62,30 +64,21 @@ export function takeToken(state: BucketState, shape: BucketShape, now: number): 
     first += expired * intervalMs;
   }
   const allowed: Decision = { allowed: true };
-  if (promised > 0 && first <= now + EARLY_MS) {
-    // A refused call back at its time: its token was booked when it was refused.
-    return {
-      state: { tat, first: first + intervalMs, promised: promised - 1, lastTaken: first, lateLetIn: false },
-      decision: allowed,
-    };
+  if (promised > 0 && (returning || first <= now + EARLY_MS)) {
+    // A promise kept: its token was booked when the call was refused.
+    return { state: { tat, first: first + intervalMs, promised: promised - 1 }, decision: allowed };
   }
-  if (promised === 0 && tat - tolerance <= now) {
-    return { state: { ...state, tat: Math.max(tat, now) + intervalMs, first, promised }, decision: allowed };
-  }
-  if (!lateLetIn && now >= lastTaken && now - lastTaken <= LATE_MS) {
-    // Most likely the caller that time was promised to, beaten to it by another of its address.
-    return { state: { ...state, tat, first, promised, lateLetIn: true }, decision: allowed };
+  if (returning || (promised === 0 && tat - tolerance <= now)) {
+    // A fresh token; for a returning call whose promise another took, one past the rate.
+    return { state: { tat: Math.max(tat, now) + intervalMs, first, promised }, decision: allowed };
   }
   if (promised >= MAX_PROMISED) {
-    return {
-      state: { ...state, first, promised },
-      decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now },
-    };
+    return { state: { tat, first, promised }, decision: { allowed: false, retryAfterMs: first + promised * intervalMs - now } };
   }
   // The next free time is this call's; book its token.
   const slot = tat - tolerance;
   return {
-    state: { tat: tat + intervalMs, first: promised === 0 ? slot : first, promised: promised + 1, lastTaken, lateLetIn },
+    state: { tat: tat + intervalMs, first: promised === 0 ? slot : first, promised: promised + 1 },
     decision: { allowed: false, retryAfterMs: slot - now },
   };
 }

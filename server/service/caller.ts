@@ -12,6 +12,17 @@ export const callerKey = createContextKey<string>("unknown", { description: "the
  */
 export const ownerKey = createContextKey<string>("", { description: "the owner of the caller's jobs" });
 
+/**
+ * The connection a call came on (its socket, or its HTTP/2 session): what tells one caller's calls
+ * apart from another's behind the same address, for the rate limits' promised retry times.
+ */
+export const connectionKey = createContextKey<object | undefined>(undefined, { description: "the call's connection" });
+
+/** The connection of the call in `ctx`, if the server set it. */
+export function connectionOf(ctx: HandlerContext): object | undefined {
+  return ctx.values.get(connectionKey);
+}
+
 /** The caller of the call in `ctx`. */
 export function callerOf(ctx: HandlerContext): string {
   return ctx.values.get(callerKey);

@@ -17,7 +17,7 @@ import type { RateLimits } from "../policy/rate-limits.js";
 import { retryLaterError } from "../policy/retry-later-error.js";
 import type { JobRunner } from "../stores/job-runner.js";
 import type { JobStore } from "../stores/job-store.js";
-import { callerOf, ownerOf } from "./caller.js";
+import { callerOf, connectionOf, ownerOf } from "./caller.js";
 import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
 import type { HeldWaits } from "./held-waits.js";
 import { newJobId } from "./job-id.js";
@@ -89,6 +89,8 @@ export interface StatusCall {
   timeoutMs: number | undefined;
   /** Whether the caller is still there; read only by long waits. */
   readonly presence: Presence;
+  /** The connection the call came on (see connectionKey). */
+  readonly connection?: object;
 }
 
 /** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
@@ -156,13 +158,13 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     const waitMs = readDuration(req.wait, "wait") ?? 0;
     const hold = waitMs > 0 ? holdMs(waitMs, call.timeoutMs) : 0;
     if (hold <= 0) {
-      await limits.shortPoll(call.caller);
+      await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(await readJob(jobId, call.owner));
     }
     const job = await readJob(jobId, call.owner);
     if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
       // Answered without waiting, so it costs what a short poll costs.
-      await limits.shortPoll(call.caller);
+      await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(job);
     }
     refuseIfFull(call.caller);
@@ -182,7 +184,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     async createJob(req, ctx) {
       const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
       const requestId = readRequestId(req.requestId);
-      await limits.create(callerOf(ctx));
+      await limits.create(callerOf(ctx), connectionOf(ctx));
       const now = clock.now();
       const job = create(JobSchema, {
         id: newJobId(),
@@ -235,6 +237,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         owner: ownerOf(ctx),
         timeoutMs: ctx.timeoutMs(),
         presence: presenceOfSignal(ctx.signal),
+        connection: connectionOf(ctx),
       }),
 
     async *watchJob(req, ctx) {
@@ -295,7 +298,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       const state = readStateFilter(req.state);
       const limit = readPageSize(req.pageSize, DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE);
       const after = decodePageToken(req.pageToken, state);
-      await limits.list(callerOf(ctx));
+      await limits.list(callerOf(ctx), connectionOf(ctx));
       const page = await store.list({ owner: ownerOf(ctx), state, limit, after });
       return create(ListJobsResponseSchema, {
         jobs: page.jobs,
