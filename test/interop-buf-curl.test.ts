@@ -93,7 +93,9 @@ describe("interop: buf curl through reflection", () => {
       const created = await bufCurl([
         ...flags,
         "-d",
-        '{"processingDuration":"0.4s"}',
+        // Long enough that the wait below is held even on a loaded machine: a job that has ended
+        // already is answered at once, which costs a short poll, and this server allows one a second.
+        '{"processingDuration":"2s"}',
         `${server.url}/jobs.v1.JobService/CreateJob`,
       ]);
       expect(created.code).toBe(0);
