@@ -1,5 +1,6 @@
-// The `jobs-cli` command: the only file that reads argv, listens for signals and sets the exit
-// status. cli/jobs.js runs it through tsx.
+#!/usr/bin/env node
+// The `jobs-cli` command (package.json "bin", compiled to dist/cli/main.js): the only file that
+// reads argv, listens for signals and sets the exit status.
 
 import { EXIT_CODES } from "./exit-codes.js";
 import { runCli } from "./program.js";

@@ -1,8 +1,10 @@
+#!/usr/bin/env node
 import { buildServer } from "./app.js";
 import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
 import { startupLine, startupSummary } from "./startup-line.js";
 
-// The only place that reads the environment, listens and handles signals.
+// The `jobs-server` command (package.json "bin", compiled to dist/server/main.js; `npm start`): the
+// only place that reads the environment, listens and handles signals.
 
 /** Beyond SHUTDOWN_GRACE and DRAIN_TIMEOUT, what closing the backends may take, in ms. */
 const CLOSE_MARGIN_MS = 10_000;

@@ -1,5 +1,6 @@
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
+import { fileURLToPath } from "node:url";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS } from "../client/index.js";
@@ -7,8 +8,11 @@ import packageJson from "../package.json" with { type: "json" };
 import { SIMULATED_ERROR_MESSAGE } from "../server/stores/job-runner.js";
 import { clientFor, type RunningServer, startServer } from "./support/start-server.js";
 
-// The `jobs-cli` command run as users run it, `node cli/jobs.js ...`, in a child process against
-// a real server in this process. Its stdout and stderr are pipes, so progress is plain lines.
+// The `jobs-cli` command run as its bin runs, `node dist/cli/main.js ...` (compiled: `npm test`
+// builds it first), in a child process against a real server in this process. Its stdout and
+// stderr are pipes, so progress is plain lines.
+
+const CLI_MAIN = fileURLToPath(new URL("../dist/cli/main.js", import.meta.url));
 
 interface CliRun {
   code: number | null;
@@ -25,7 +29,7 @@ interface RunOptions {
 }
 
 /**
- * Runs `node cli/jobs.js ...args` to its end, with JOBS_URL and JOBS_API_KEY from `env` only;
+ * Runs `node dist/cli/main.js ...args` to its end, with JOBS_URL and JOBS_API_KEY from `env` only;
  * `onStdout` sees the output as it comes.
  */
 function runJobs(
@@ -36,7 +40,7 @@ function runJobs(
 ): Promise<CliRun> {
   const { JOBS_URL: _url, JOBS_API_KEY: _key, ...inherited } = process.env;
   const started = Date.now();
-  const child = spawn(process.execPath, ["cli/jobs.js", ...args], {
+  const child = spawn(process.execPath, [CLI_MAIN, ...args], {
     env: { ...inherited, ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -155,7 +159,7 @@ describe("the jobs-cli command", () => {
     expect(run.code).toBe(3);
     expect(run.stdout).toBe("");
     expect(lines(run.stderr).at(-1)).toBe(`jobs-cli: timed out: job ${job.id} is still PENDING`);
-    // Well before the job's end (60 s): the command start (tsx compiles it) on a busy machine included.
+    // Well before the job's end (60 s): the command's start on a busy machine included.
     expect(run.elapsedMs).toBeLessThan(20_000);
   });
 
@@ -222,7 +226,7 @@ describe("the jobs-cli command", () => {
 
   it("watches a job: a PENDING line as soon as it starts, then a COMPLETED line when the job ends", async () => {
     const { client } = clientFor(server.url);
-    // Long enough to outlast the command's start (tsx compiles it first), even on a busy machine.
+    // Long enough to outlast the command's start, even on a busy machine.
     const job = await client.createJob({ processingDurationMs: 4_000 });
     let firstLineAt: number | undefined;
     const run = await runJobs(["--url", server.url, "watch", job.id], {}, () => (firstLineAt ??= Date.now()));
@@ -299,8 +303,8 @@ describe("the jobs-cli command", () => {
     }
   });
 
-  it("is installed as jobs-cli only: jobs is a shell built-in that would shadow it", () => {
-    expect(packageJson.bin).toEqual({ "jobs-cli": "cli/jobs.js" });
+  it("is installed as jobs-cli, never jobs: jobs is a shell built-in that would shadow it", () => {
+    expect(packageJson.bin).toEqual({ "jobs-server": "dist/server/main.js", "jobs-cli": "dist/cli/main.js" });
   });
 
   it("prints the package's version with --version and exits 0", async () => {

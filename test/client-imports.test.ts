@@ -15,11 +15,14 @@ function importsOf(source: string): string[] {
   return ts.preProcessFile(source, true, true).importedFiles.map((file) => file.fileName);
 }
 
-/** The library's modules (not its specs), as paths relative to client/. */
+/** The library's modules (not its specs, nor its build in dist/), as paths relative to client/. */
 function libraryFiles(dir = clientDir): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) => {
     const path = join(dir, entry.name);
     if (entry.isDirectory()) {
+      if (entry.name === "dist" || entry.name === "node_modules") {
+        return [];
+      }
       return libraryFiles(path);
     }
     return entry.name.endsWith(".ts") && !entry.name.endsWith(".spec.ts") ? [relative(clientDir, path)] : [];

@@ -1,4 +1,9 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/** The compiled server, as `npm start` and the `jobs-server` bin run it (built by `npm run build`). */
+const SERVER_MAIN = fileURLToPath(new URL("../../dist/server/main.js", import.meta.url));
 
 export interface ServerProcess {
   /** Such as http://127.0.0.1:41234 */
@@ -13,11 +18,15 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `npm start`'s server (server/main.ts) as its own process on a free port, with `env`
- * added to this process's environment, and resolves once it listens.
+ * Starts `npm start`'s server (dist/server/main.js, compiled: `npm test` builds it first) as its
+ * own process on a free port, with `env` added to this process's environment, and resolves once
+ * it listens.
  */
 export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
-  const child = spawn(process.execPath, ["--import", "tsx", "server/main.ts"], {
+  if (!existsSync(SERVER_MAIN)) {
+    throw new Error(`${SERVER_MAIN} is not built: run \`npm run build\` (npm test does) first`);
+  }
+  const child = spawn(process.execPath, [SERVER_MAIN], {
     env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
     stdio: ["ignore", "pipe", "pipe"],
   });
