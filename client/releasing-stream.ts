@@ -10,7 +10,7 @@
  * cleared only when `next()` sees the end or the abort. Without that read, a stream left early
  * keeps its timer, and a Node process with it, alive until the deadline. At each upgrade, check
  * that an aborted call's `next()` still clears the timer (or that the stream gained a `return()`
- * that does); test/client-timers.test.ts fails if neither.
+ * that does); test/client/timers.test.ts fails if neither.
  */
 export function releasingStream<T>(
   open: (signal: AbortSignal) => AsyncIterable<T>,
