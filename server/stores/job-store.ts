@@ -1,3 +1,4 @@
+import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job, JobState } from "../../gen/jobs/v1/job_pb.js";
 
 /** A job and the caller it belongs to ("" when the server has no API keys). */
@@ -44,6 +45,17 @@ export interface ListPage {
   jobs: Job[];
   /** The position to continue after, or undefined when there is nothing more. */
   next?: number;
+}
+
+/** `job` as `outcome` ends it: a new object (stored jobs are never mutated), one version on. */
+export function endedJob(job: Job, outcome: Outcome): Job {
+  return {
+    ...job,
+    state: outcome.state,
+    errorMessage: outcome.errorMessage ?? "",
+    updateTime: timestampFromMs(outcome.at),
+    version: job.version + 1n,
+  };
 }
 
 /** Called with the job after each change to it. */

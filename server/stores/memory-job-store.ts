@@ -1,4 +1,3 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import type { Clock } from "../clock.js";
@@ -7,6 +6,7 @@ import { ExpiryQueue } from "./expiry-queue.js";
 import { type IndexedJob, JobIndexes } from "./job-indexes.js";
 import { JobListeners } from "./job-listeners.js";
 import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
+import { endedJob } from "./job-store.js";
 
 export interface MemoryJobStoreOptions {
   /** How long an ended job is kept, counted from when the store ended it, in ms; 0 keeps it for ever. @default 86_400_000 */
@@ -125,13 +125,7 @@ class InMemoryJobStore implements MemoryJobStore {
     if (current.state !== JobState.PENDING) {
       return Promise.resolve({ job: current, changed: false });
     }
-    const job: Job = {
-      ...current,
-      state: outcome.state,
-      errorMessage: outcome.errorMessage ?? "",
-      updateTime: timestampFromMs(outcome.at),
-      version: current.version + 1n,
-    };
+    const job = endedJob(current, outcome);
     const ended: IndexedJob = { job, owner: entry.owner, position: entry.position };
     this.entries.set(id, ended);
     this.indexes.replace(entry, ended);

@@ -1,10 +1,10 @@
 import { fromBinary, toBinary } from "@bufbuild/protobuf";
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobListeners } from "./job-listeners.js";
 import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
+import { endedJob } from "./job-store.js";
 
 export interface RedisJobStoreOptions {
   /**
@@ -171,13 +171,7 @@ class RedisJobStore implements JobStore {
       if (current.state !== JobState.PENDING) {
         return { job: current, changed: false };
       }
-      const job: Job = {
-        ...current,
-        state: outcome.state,
-        errorMessage: outcome.errorMessage ?? "",
-        updateTime: timestampFromMs(outcome.at),
-        version: current.version + 1n,
-      };
+      const job = endedJob(current, outcome);
       const result = await this.guard(
         this.redis.finishJob(
           this.jobKey(id),
