@@ -2,8 +2,8 @@ import type { Command } from "commander";
 import { JobClient } from "../client/index.js";
 import { EXIT_CODES, type ExitCode } from "./exit-codes.js";
 import { readGlobalOptions } from "./global-options.js";
-import { createOutput, type LineSink, type Output } from "./output.js";
-import { createProgress, type ProgressReporter } from "./progress.js";
+import { createOutput, type LineSink, type Output } from "./output/output.js";
+import { createProgress, type ProgressReporter } from "./output/progress.js";
 
 /** What a run of the CLI is given, and where a command leaves its exit status. */
 export interface CliContext {

@@ -6,10 +6,10 @@ import { addListCommand } from "./commands/list.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addWaitCommand } from "./commands/wait.js";
 import { addWatchCommand } from "./commands/watch.js";
-import { errorLine } from "./error-line.js";
 import { type ExitCode, exitCodeForError } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
+import { errorLine } from "./output/error-line.js";
 import { packageVersion } from "./package-version.js";
 import { PROGRAM_NAME } from "./program-name.js";
 

@@ -40,4 +40,4 @@ export { JobClient } from "./job-client.js";
 export type { JobClientOptions } from "./job-client-options.js";
 export { CLIENT_DEFAULTS } from "./job-client-options.js";
 export type { Logger } from "./logger.js";
-export type { RetryOptions } from "./retry-policy.js";
+export type { RetryOptions } from "./retries/retry-policy.js";

@@ -2,7 +2,7 @@ import type { Transport } from "@connectrpc/connect";
 import { POLLING_MODES } from "./constants.js";
 import type { Logger } from "./logger.js";
 import { silentLogger } from "./logger.js";
-import type { RetryOptions } from "./retry-policy.js";
+import type { RetryOptions } from "./retries/retry-policy.js";
 
 export interface JobClientOptions {
   /** The server, such as "http://127.0.0.1:8000", for the default transport (Connect over fetch). */

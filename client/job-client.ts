@@ -10,7 +10,6 @@ import {
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { type Job, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService, type WatchJobResponse } from "../gen/jobs/v1/job_service_pb.js";
-import { awaitCompletion } from "./await-completion.js";
 import type {
   AwaitCompletionOptions,
   CallOptions,
@@ -21,16 +20,17 @@ import type {
   StatusResult,
   WatchOptions,
 } from "./call-types.js";
-import { callWithRetries } from "./call-with-retries.js";
 import { POLLING_MODES } from "./constants.js";
 import { DeadlineExceededError, type JobClientError } from "./errors.js";
 import { type JobClientOptions, type ResolvedClientOptions, requireNumber, resolveClientOptions } from "./job-client-options.js";
 import type { JobReader, OpenStreamOptions } from "./job-reader.js";
-import { pollChanges } from "./poll-changes.js";
-import { releasingStream } from "./releasing-stream.js";
 import { newRequestId } from "./request-id.js";
-import { streamChanges } from "./stream-changes.js";
-import { WaitScope } from "./wait-scope.js";
+import { callWithRetries } from "./retries/call-with-retries.js";
+import { awaitCompletion } from "./waits/await-completion.js";
+import { pollChanges } from "./waits/poll-changes.js";
+import { releasingStream } from "./waits/releasing-stream.js";
+import { streamChanges } from "./waits/stream-changes.js";
+import { WaitScope } from "./waits/wait-scope.js";
 
 /** Extra time given to a long wait's request beyond the wait itself, for the answer to travel. */
 const LONG_WAIT_GRACE_MS = 5_000;

@@ -3,7 +3,7 @@ import type { PollingMode } from "../../client/index.js";
 import { durationArgument } from "../arguments.js";
 import { type CliContext, openSession } from "../cli-context.js";
 import { EXIT_CODES } from "../exit-codes.js";
-import { reportJob } from "../report-job.js";
+import { reportJob } from "../output/report-job.js";
 import { waitForEnd } from "../wait-for-end.js";
 import { modeOption, timeoutOption } from "./wait-options.js";
 

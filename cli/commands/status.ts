@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import { durationArgument } from "../arguments.js";
 import { type CliContext, openSession } from "../cli-context.js";
-import { reportJob } from "../report-job.js";
+import { reportJob } from "../output/report-job.js";
 import { waitForChange } from "../wait-for-change.js";
 
 interface StatusOptions {

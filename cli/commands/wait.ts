@@ -1,7 +1,7 @@
 import type { Command } from "commander";
 import type { PollingMode } from "../../client/index.js";
 import { type CliContext, openSession } from "../cli-context.js";
-import { reportJob } from "../report-job.js";
+import { reportJob } from "../output/report-job.js";
 import { waitForEnd } from "../wait-for-end.js";
 import { modeOption, timeoutOption } from "./wait-options.js";
 

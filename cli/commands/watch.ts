@@ -2,7 +2,7 @@ import type { Command } from "commander";
 import type { Job } from "../../client/index.js";
 import { type CliContext, openSession } from "../cli-context.js";
 import { EXIT_CODES } from "../exit-codes.js";
-import { reportEnd } from "../report-job.js";
+import { reportEnd } from "../output/report-job.js";
 import { timeoutOption } from "./wait-options.js";
 
 interface WatchOptions {

@@ -2,8 +2,8 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { errorLine } from "../../cli/error-line.js";
 import { EXIT_CODES, exitCodeForError, exitCodeForJob } from "../../cli/exit-codes.js";
+import { errorLine } from "../../cli/output/error-line.js";
 import {
   CallAbortedError,
   DeadlineExceededError,

@@ -2,7 +2,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JOB_STATUS, POLLING_MODES, RateLimitError } from "../../client/index.js";
-import { sleep } from "../../client/sleep.js";
+import { sleep } from "../../client/retries/sleep.js";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { clientFor, postJson, type RunningServer, rawClient, startServer } from "../support/start-server.js";
 

@@ -3,7 +3,7 @@ import { durationMs } from "@bufbuild/protobuf/wkt";
 import type { ConnectError } from "@connectrpc/connect";
 import { Redis } from "ioredis";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { sleep } from "../../client/sleep.js";
+import { sleep } from "../../client/retries/sleep.js";
 import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { createRateLimits, type RateLimits } from "../../server/policy/rate-limits.js";
 import { retryLaterError } from "../../server/policy/retry-later-error.js";

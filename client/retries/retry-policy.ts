@@ -1,6 +1,6 @@
 import { durationMs } from "@bufbuild/protobuf/wkt";
 import { Code, type ConnectError } from "@connectrpc/connect";
-import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 
 // Retry policy as data and pure functions: which failures retry, how long to wait before the
 // next attempt, and what the server asked for.

@@ -2,7 +2,7 @@ import { create } from "@bufbuild/protobuf";
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { RetryInfoSchema } from "../gen/google/rpc/error_details_pb.js";
+import { RetryInfoSchema } from "../../gen/google/rpc/error_details_pb.js";
 import { backoffDelayMs, isRetryable, retryDelayMs, retryHintMs } from "./retry-policy.js";
 
 const options = { initialDelayMs: 100, maxDelayMs: 1_000, multiplier: 2 };

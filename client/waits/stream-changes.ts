@@ -1,13 +1,13 @@
 import { Code } from "@connectrpc/connect";
-import type { Job } from "../gen/jobs/v1/job_pb.js";
-import { isTerminal } from "./constants.js";
-import type { JobClientError } from "./errors.js";
-import type { ResolvedClientOptions } from "./job-client-options.js";
-import type { JobReader } from "./job-reader.js";
+import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import { isTerminal } from "../constants.js";
+import type { JobClientError } from "../errors.js";
+import type { ResolvedClientOptions } from "../job-client-options.js";
+import type { JobReader } from "../job-reader.js";
+import { decideRetry, logRetry } from "../retries/retry-decision.js";
+import { retryDelayMs } from "../retries/retry-policy.js";
+import { toJobClientError } from "../retries/to-job-client-error.js";
 import { MIN_LONG_WAIT_MS } from "./poll-changes.js";
-import { decideRetry, logRetry } from "./retry-decision.js";
-import { retryDelayMs } from "./retry-policy.js";
-import { toJobClientError } from "./to-job-client-error.js";
 import type { WaitScope } from "./wait-scope.js";
 
 export interface StreamChangesOptions {

@@ -1,7 +1,7 @@
 import { Code, ConnectError } from "@connectrpc/connect";
-import { CallAbortedError, type JobClientError, RateLimitError } from "./errors.js";
-import type { ResolvedClientOptions } from "./job-client-options.js";
-import type { Logger } from "./logger.js";
+import { CallAbortedError, type JobClientError, RateLimitError } from "../errors.js";
+import type { ResolvedClientOptions } from "../job-client-options.js";
+import type { Logger } from "../logger.js";
 import { isRetryable, retryDelayMs } from "./retry-policy.js";
 
 /** A failed attempt, as the retry decision sees it. */

@@ -1,9 +1,9 @@
-import type { Job } from "../gen/jobs/v1/job_pb.js";
-import type { GetStatusOptions, StatusResult } from "./call-types.js";
-import { isTerminal, POLLING_MODES } from "./constants.js";
-import { DeadlineExceededError } from "./errors.js";
-import type { ResolvedClientOptions } from "./job-client-options.js";
-import type { JobReader } from "./job-reader.js";
+import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import type { GetStatusOptions, StatusResult } from "../call-types.js";
+import { isTerminal, POLLING_MODES } from "../constants.js";
+import { DeadlineExceededError } from "../errors.js";
+import type { ResolvedClientOptions } from "../job-client-options.js";
+import type { JobReader } from "../job-reader.js";
 import type { WaitScope } from "./wait-scope.js";
 
 /** Below this much time left, a long wait is not worth sending: the server would answer at once. */

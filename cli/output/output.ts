@@ -1,9 +1,9 @@
 import { toJson } from "@bufbuild/protobuf";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { type Job, JobState } from "../client/index.js";
-import { JobSchema } from "../gen/jobs/v1/job_pb.js";
-import { formatDuration } from "./duration.js";
-import { PROGRAM_NAME } from "./program-name.js";
+import { type Job, JobState } from "../../client/index.js";
+import { JobSchema } from "../../gen/jobs/v1/job_pb.js";
+import { formatDuration } from "../duration.js";
+import { PROGRAM_NAME } from "../program-name.js";
 
 /** Anything the CLI writes lines to: process.stdout, process.stderr, or a test's stream. */
 export interface LineSink {

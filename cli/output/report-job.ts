@@ -1,5 +1,5 @@
-import { JOB_STATUS, type Job } from "../client/index.js";
-import { type ExitCode, exitCodeForJob } from "./exit-codes.js";
+import { JOB_STATUS, type Job } from "../../client/index.js";
+import { type ExitCode, exitCodeForJob } from "../exit-codes.js";
 import type { Output } from "./output.js";
 
 /**

@@ -1,11 +1,11 @@
 import { create } from "@bufbuild/protobuf";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { type Job, JobSchema, JobState } from "../gen/jobs/v1/job_pb.js";
-import type { WatchJobResponse } from "../gen/jobs/v1/job_service_pb.js";
-import { DeadlineExceededError, ServerError } from "./errors.js";
-import { resolveClientOptions } from "./job-client-options.js";
-import type { OpenStreamOptions } from "./job-reader.js";
+import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
+import type { WatchJobResponse } from "../../gen/jobs/v1/job_service_pb.js";
+import { DeadlineExceededError, ServerError } from "../errors.js";
+import { resolveClientOptions } from "../job-client-options.js";
+import type { OpenStreamOptions } from "../job-reader.js";
 import { streamChanges } from "./stream-changes.js";
 import { WaitScope } from "./wait-scope.js";
 

@@ -1,6 +1,6 @@
 import { SingleBar } from "cli-progress";
-import { JOB_STATUS, type Job } from "../client/index.js";
-import { formatDuration } from "./duration.js";
+import { JOB_STATUS, type Job } from "../../client/index.js";
+import { formatDuration } from "../duration.js";
 import { jobProgress } from "./job-progress.js";
 import type { LineSink } from "./output.js";
 import { stateName } from "./output.js";

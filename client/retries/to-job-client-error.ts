@@ -7,7 +7,7 @@ import {
   NetworkError,
   RateLimitError,
   ServerError,
-} from "./errors.js";
+} from "../errors.js";
 import { isNetworkFailure, retryHintMs } from "./retry-policy.js";
 
 const serverCodes: ReadonlySet<Code> = new Set([

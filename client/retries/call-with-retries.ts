@@ -1,5 +1,5 @@
-import { CallAbortedError, type DeadlineExceededError, type JobClientError } from "./errors.js";
-import type { ResolvedClientOptions } from "./job-client-options.js";
+import { CallAbortedError, type DeadlineExceededError, type JobClientError } from "../errors.js";
+import type { ResolvedClientOptions } from "../job-client-options.js";
 import { decideRetry, logRetry } from "./retry-decision.js";
 import { sleep } from "./sleep.js";
 import { toJobClientError } from "./to-job-client-error.js";

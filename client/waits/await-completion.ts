@@ -1,9 +1,9 @@
-import type { Job } from "../gen/jobs/v1/job_pb.js";
-import type { AwaitCompletionOptions } from "./call-types.js";
-import { isTerminal, POLLING_MODES } from "./constants.js";
-import { JobClientError } from "./errors.js";
-import { CLIENT_DEFAULTS, type ResolvedClientOptions, requireNumber } from "./job-client-options.js";
-import type { JobReader } from "./job-reader.js";
+import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import type { AwaitCompletionOptions } from "../call-types.js";
+import { isTerminal, POLLING_MODES } from "../constants.js";
+import { JobClientError } from "../errors.js";
+import { CLIENT_DEFAULTS, type ResolvedClientOptions, requireNumber } from "../job-client-options.js";
+import type { JobReader } from "../job-reader.js";
 import { pollChanges } from "./poll-changes.js";
 import { streamChanges } from "./stream-changes.js";
 import { WaitScope } from "./wait-scope.js";

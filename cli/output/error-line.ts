@@ -6,8 +6,8 @@ import {
   JobNotFoundError,
   NetworkError,
   RateLimitError,
-} from "../client/index.js";
-import { formatDuration } from "./duration.js";
+} from "../../client/index.js";
+import { formatDuration } from "../duration.js";
 import { stateName } from "./output.js";
 
 export interface ErrorContext {

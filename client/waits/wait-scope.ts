@@ -1,6 +1,6 @@
-import type { Job } from "../gen/jobs/v1/job_pb.js";
-import { CallAbortedError, DeadlineExceededError } from "./errors.js";
-import { sleep } from "./sleep.js";
+import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import { CallAbortedError, DeadlineExceededError } from "../errors.js";
+import { sleep } from "../retries/sleep.js";
 
 /**
  * The time and the signal a wait for a job runs under, and the job as last seen: what every way

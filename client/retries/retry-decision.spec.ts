@@ -1,6 +1,6 @@
 import { Code, ConnectError } from "@connectrpc/connect";
 import { describe, expect, it } from "vitest";
-import { CallAbortedError, JobClientError, RateLimitError } from "./errors.js";
+import { CallAbortedError, JobClientError, RateLimitError } from "../errors.js";
 import { decideRetry, type FailedAttempt } from "./retry-decision.js";
 import { toJobClientError } from "./to-job-client-error.js";
 

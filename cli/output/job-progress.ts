@@ -1,5 +1,5 @@
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { JOB_STATUS, type Job } from "../client/index.js";
+import { JOB_STATUS, type Job } from "../../client/index.js";
 
 /** How far a job has come, by the clock, from its createTime to its estimatedCompletionTime. */
 export interface JobProgress {
