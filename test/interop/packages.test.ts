@@ -1,4 +1,4 @@
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
@@ -8,6 +8,7 @@ import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
 import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type ServerProcess, spawnListening } from "../support/spawn-server.js";
 
 // The two packages as another project gets them: `npm pack` of the repository (jobs: the server,
 // the CLI, the page) and of client/ (jobs-client), both installed from their tarballs into an
@@ -42,33 +43,8 @@ interface Packed {
 let temp: string;
 let project: string;
 let packed: Map<string, Packed>;
-let server: ChildProcess | undefined;
+let server: ServerProcess | undefined;
 let serverUrl: string;
-
-/** Starts the installed `jobs-server` on a free port; resolves with its URL once it listens. */
-function startInstalledServer(): Promise<string> {
-  const child = spawn(join(project, "node_modules/.bin/jobs-server"), {
-    cwd: project,
-    env: childEnv({ PORT: "0", LOG_LEVEL: "info" }),
-    stdio: ["ignore", "pipe", "pipe"],
-  });
-  server = child;
-  let output = "";
-  return new Promise((resolve, reject) => {
-    const onData = (chunk: Buffer): void => {
-      output += chunk.toString();
-      const match = /Server listening at (http:\/\/127\.0\.0\.1:\d+)/.exec(output);
-      if (match !== null) {
-        resolve(match[1] as string);
-      }
-    };
-    child.stdout.on("data", onData);
-    child.stderr.on("data", onData);
-    child.once("exit", (code) => reject(new Error(`jobs-server exited (${String(code)}) before listening:\n${output}`)));
-    child.once("error", reject);
-    setTimeout(() => reject(new Error(`jobs-server did not listen within 20 s:\n${output}`)), 20_000).unref();
-  });
-}
 
 /** Runs `file` to its end and resolves with its stdout; rejects with all it printed when it fails. */
 async function run(file: string, args: readonly string[], cwd = project): Promise<string> {
@@ -103,15 +79,16 @@ beforeAll(async () => {
   await writeFile(join(project, "package.json"), `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`);
   const tarballs = [...packed.values()].map((tarball) => join(temp, tarball.filename));
   await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs]);
-  serverUrl = await startInstalledServer();
+  // The installed jobs-server, on a free port.
+  server = await spawnListening(join(project, "node_modules/.bin/jobs-server"), [], {
+    cwd: project,
+    env: childEnv({ PORT: "0", LOG_LEVEL: "info" }),
+  });
+  serverUrl = server.url;
 }, 120_000);
 
 afterAll(async () => {
-  if (server !== undefined && server.exitCode === null && server.signalCode === null) {
-    const exited = new Promise((resolve) => server?.once("exit", resolve));
-    server.kill("SIGTERM");
-    await exited;
-  }
+  await server?.stop();
   if (temp !== undefined) {
     await rm(temp, { recursive: true, force: true });
   }

@@ -26,10 +26,19 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
   if (!existsSync(SERVER_MAIN)) {
     throw new Error(`${SERVER_MAIN} is not built: run \`npm run build\` (npm test does) first`);
   }
-  const child = spawn(process.execPath, [SERVER_MAIN], {
-    env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
+  return spawnListening(process.execPath, [SERVER_MAIN], { env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env } });
+}
+
+/**
+ * Runs `command` (a server that logs Fastify's "Server listening at <url>") as its own process
+ * and resolves once it listens; rejects with all it printed if it exits or stays silent 20 s.
+ */
+export async function spawnListening(
+  command: string,
+  args: readonly string[],
+  options: { env: NodeJS.ProcessEnv; cwd?: string },
+): Promise<ServerProcess> {
+  const child = spawn(command, args, { env: options.env, cwd: options.cwd, stdio: ["ignore", "pipe", "pipe"] });
   let output = "";
   const exited = new Promise<number | NodeJS.Signals | null>((resolve) => {
     child.once("exit", (code, signal) => resolve(code ?? signal));
@@ -44,8 +53,9 @@ export async function spawnServer(env: Record<string, string>): Promise<ServerPr
     };
     child.stdout.on("data", onData);
     child.stderr.on("data", onData);
-    void exited.then((code) => reject(new Error(`the server exited (${String(code)}) before listening:\n${output}`)));
-    setTimeout(() => reject(new Error(`the server did not listen within 20 s:\n${output}`)), 20_000).unref();
+    child.once("error", reject);
+    void exited.then((code) => reject(new Error(`${command} exited (${String(code)}) before listening:\n${output}`)));
+    setTimeout(() => reject(new Error(`${command} did not listen within 20 s:\n${output}`)), 20_000).unref();
   });
   return {
     url,
