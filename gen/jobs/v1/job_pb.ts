@@ -4,19 +4,21 @@
 
 import type { GenEnum, GenFile, GenMessage } from "@bufbuild/protobuf/codegenv2";
 import { enumDesc, fileDesc, messageDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration, Timestamp } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
+import type { Duration, Timestamp, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp } from "@bufbuild/protobuf/wkt";
 import type { Message } from "@bufbuild/protobuf";
 
 /**
  * Describes the file jobs/v1/job.proto.
  */
 export const file_jobs_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChFqb2JzL3YxL2pvYi5wcm90bxIHam9icy52MSLeAgoDSm9iEgoKAmlkGAEgASgJEiAKBXN0YXRlGAIgASgOMhEuam9icy52MS5Kb2JTdGF0ZRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWVzdGltYXRlZF9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhIKCnJlcXVlc3RfaWQYCSABKAkSFAoMc2hvdWxkX2Vycm9yGAogASgIKoMBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUEVORElORxABEhcKE0pPQl9TVEFURV9DT01QTEVURUQQAhITCg9KT0JfU1RBVEVfRVJST1IQAxIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEARiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_timestamp]);
+  fileDesc("ChFqb2JzL3YxL2pvYi5wcm90bxIHam9icy52MSK3BAoDSm9iEgoKAmlkGAEgASgJEiAKBXN0YXRlGAIgASgOMhEuam9icy52MS5Kb2JTdGF0ZRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWVzdGltYXRlZF9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhIKCnJlcXVlc3RfaWQYCSABKAkSFAoMc2hvdWxkX2Vycm9yGAogASgIEgwKBGtpbmQYCyABKAkSJQoFaW5wdXQYDCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJgoGcmVzdWx0GA0gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiMKCHByb2dyZXNzGA4gASgLMhEuam9icy52MS5Qcm9ncmVzcxIPCgdhdHRlbXB0GA8gASgFEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG1heF9hdHRlbXB0cxgRIAEoBSItCghQcm9ncmVzcxIQCghmcmFjdGlvbhgBIAEoARIPCgdtZXNzYWdlGAIgASgJKoMBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUEVORElORxABEhcKE0pPQl9TVEFURV9DT01QTEVURUQQAhITCg9KT0JfU1RBVEVfRVJST1IQAxIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEARiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
- * A job simulates work that takes a while: it stays PENDING for its processing duration, then
- * becomes COMPLETED, or ERROR when it was created with should_error. A pending job may be
+ * A job is work that takes a while. A simulated job (created without a kind) stays PENDING for
+ * its processing duration, then becomes COMPLETED, or ERROR when it was created with
+ * should_error. A job of a kind is real work: it stays PENDING while it waits in its kind's queue
+ * and while a worker (WorkerService) holds it, and ends as the worker says. A pending job may be
  * CANCELLED. COMPLETED, ERROR and CANCELLED are terminal: a terminal job never changes again.
  *
  * @generated from message jobs.v1.Job
@@ -51,15 +53,15 @@ export type Job = Message<"jobs.v1.Job"> & {
   updateTime?: Timestamp | undefined;
 
   /**
-   * When the server expects the job to end: create_time + processing_duration. Clients may size
-   * their own timeouts from it.
+   * When the server expects a simulated job to end: create_time + processing_duration. Clients
+   * may size their own timeouts from it. Unset for a job of a kind: its end is the worker's.
    *
    * @generated from field: google.protobuf.Timestamp estimated_completion_time = 5;
    */
   estimatedCompletionTime?: Timestamp | undefined;
 
   /**
-   * How long the simulated work takes, as requested at creation.
+   * How long the simulated work takes, as requested at creation. Unset for a job of a kind.
    *
    * @generated from field: google.protobuf.Duration processing_duration = 6;
    */
@@ -93,6 +95,61 @@ export type Job = Message<"jobs.v1.Job"> & {
    * @generated from field: bool should_error = 10;
    */
   shouldError: boolean;
+
+  /**
+   * The kind of work, as given at creation: which workers may claim the job. Empty for a
+   * simulated job, which the server runs itself.
+   *
+   * @generated from field: string kind = 11;
+   */
+  kind: string;
+
+  /**
+   * The job's input, as given at creation: any JSON value, for the worker. Unset when none was
+   * given. At most MAX_PAYLOAD_BYTES (default 64 KiB) as JSON.
+   *
+   * @generated from field: google.protobuf.Value input = 12;
+   */
+  input?: Value | undefined;
+
+  /**
+   * What the worker returned (WorkerService.CompleteJob); set only in JOB_STATE_COMPLETED, and
+   * only for a job of a kind. At most MAX_PAYLOAD_BYTES (default 64 KiB) as JSON.
+   *
+   * @generated from field: google.protobuf.Value result = 13;
+   */
+  result?: Value | undefined;
+
+  /**
+   * The last progress a worker reported for the current attempt; unset before any. Reports are
+   * coalesced: a job changes for progress at most a few times a second.
+   *
+   * @generated from field: jobs.v1.Progress progress = 14;
+   */
+  progress?: Progress | undefined;
+
+  /**
+   * How many times a worker has claimed the job: 0 while it waits for its first worker, 1 while
+   * the first holds it, 2 after one lost its lease or failed with retryable set, and so on.
+   *
+   * @generated from field: int32 attempt = 15;
+   */
+  attempt: number;
+
+  /**
+   * When a worker first claimed the job; unset until then.
+   *
+   * @generated from field: google.protobuf.Timestamp start_time = 16;
+   */
+  startTime?: Timestamp | undefined;
+
+  /**
+   * How many attempts the job may take (CreateJobRequest.max_attempts, with the default filled
+   * in); 0 for a simulated job.
+   *
+   * @generated from field: int32 max_attempts = 17;
+   */
+  maxAttempts: number;
 };
 
 /**
@@ -101,6 +158,34 @@ export type Job = Message<"jobs.v1.Job"> & {
  */
 export const JobSchema: GenMessage<Job> = /*@__PURE__*/
   messageDesc(file_jobs_v1_job, 0);
+
+/**
+ * How far a worker has come with a job.
+ *
+ * @generated from message jobs.v1.Progress
+ */
+export type Progress = Message<"jobs.v1.Progress"> & {
+  /**
+   * The share of the work done, from 0 to 1.
+   *
+   * @generated from field: double fraction = 1;
+   */
+  fraction: number;
+
+  /**
+   * What the worker is doing now, for people: at most 256 characters.
+   *
+   * @generated from field: string message = 2;
+   */
+  message: string;
+};
+
+/**
+ * Describes the message jobs.v1.Progress.
+ * Use `create(ProgressSchema)` to create a new message.
+ */
+export const ProgressSchema: GenMessage<Progress> = /*@__PURE__*/
+  messageDesc(file_jobs_v1_job, 1);
 
 /**
  * The life cycle of a job: PENDING, then exactly one of the terminal states.

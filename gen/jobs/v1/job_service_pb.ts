@@ -4,8 +4,8 @@
 
 import type { GenFile, GenMessage, GenService } from "@bufbuild/protobuf/codegenv2";
 import { fileDesc, messageDesc, serviceDesc } from "@bufbuild/protobuf/codegenv2";
-import type { Duration } from "@bufbuild/protobuf/wkt";
-import { file_google_protobuf_duration } from "@bufbuild/protobuf/wkt";
+import type { Duration, Value } from "@bufbuild/protobuf/wkt";
+import { file_google_protobuf_duration, file_google_protobuf_struct } from "@bufbuild/protobuf/wkt";
 import type { Job, JobState } from "./job_pb.js";
 import { file_jobs_v1_job } from "./job_pb.js";
 import type { Message } from "@bufbuild/protobuf";
@@ -14,22 +14,24 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file jobs/v1/job_service.proto.
  */
 export const file_jobs_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxInQKEENyZWF0ZUpvYlJlcXVlc3QSNgoTcHJvY2Vzc2luZ19kdXJhdGlvbhgBIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIUCgxzaG91bGRfZXJyb3IYAiABKAgSEgoKcmVxdWVzdF9pZBgDIAEoCSIuChFDcmVhdGVKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiJiChBHZXRTdGF0dXNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRInCgR3YWl0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhUKDWtub3duX3ZlcnNpb24YAyABKAQiYgoRR2V0U3RhdHVzUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2ISMgoPbmV4dF9wb2xsX2FmdGVyGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjgKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoNa25vd25fdmVyc2lvbhgCIAEoBCItChBXYXRjaEpvYlJlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIi4KEUNhbmNlbEpvYlJlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iIloKD0xpc3RKb2JzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIgCgVzdGF0ZRgDIAEoDjIRLmpvYnMudjEuSm9iU3RhdGUiRwoQTGlzdEpvYnNSZXNwb25zZRIaCgRqb2JzGAEgAygLMgwuam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMusCCgpKb2JTZXJ2aWNlEkIKCUNyZWF0ZUpvYhIZLmpvYnMudjEuQ3JlYXRlSm9iUmVxdWVzdBoaLmpvYnMudjEuQ3JlYXRlSm9iUmVzcG9uc2USRwoJR2V0U3RhdHVzEhkuam9icy52MS5HZXRTdGF0dXNSZXF1ZXN0Ghouam9icy52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBEkYKCFdhdGNoSm9iEhguam9icy52MS5XYXRjaEpvYlJlcXVlc3QaGS5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiA5ACATABEkIKCUNhbmNlbEpvYhIZLmpvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoaLmpvYnMudjEuQ2FuY2VsSm9iUmVzcG9uc2USRAoITGlzdEpvYnMSGC5qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoZLmpvYnMudjEuTGlzdEpvYnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_duration, file_jobs_v1_job]);
+  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxIr8BChBDcmVhdGVKb2JSZXF1ZXN0EjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2hvdWxkX2Vycm9yGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUiLgoRQ3JlYXRlSm9iUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2IiYgoQR2V0U3RhdHVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1rbm93bl92ZXJzaW9uGAMgASgEImIKEUdldFN0YXR1c1Jlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iEjIKD25leHRfcG9sbF9hZnRlchgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI4Cg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhUKDWtub3duX3ZlcnNpb24YAiABKAQiLQoQV2F0Y2hKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIuChFDYW5jZWxKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiJaCg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSIAoFc3RhdGUYAyABKA4yES5qb2JzLnYxLkpvYlN0YXRlIkcKEExpc3RKb2JzUmVzcG9uc2USGgoEam9icxgBIAMoCzIMLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLrAgoKSm9iU2VydmljZRJCCglDcmVhdGVKb2ISGS5qb2JzLnYxLkNyZWF0ZUpvYlJlcXVlc3QaGi5qb2JzLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkcKCUdldFN0YXR1cxIZLmpvYnMudjEuR2V0U3RhdHVzUmVxdWVzdBoaLmpvYnMudjEuR2V0U3RhdHVzUmVzcG9uc2UiA5ACARJGCghXYXRjaEpvYhIYLmpvYnMudjEuV2F0Y2hKb2JSZXF1ZXN0Ghkuam9icy52MS5XYXRjaEpvYlJlc3BvbnNlIgOQAgEwARJCCglDYW5jZWxKb2ISGS5qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaGi5qb2JzLnYxLkNhbmNlbEpvYlJlc3BvbnNlEkQKCExpc3RKb2JzEhguam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaGS5qb2JzLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_jobs_v1_job]);
 
 /**
  * @generated from message jobs.v1.CreateJobRequest
  */
 export type CreateJobRequest = Message<"jobs.v1.CreateJobRequest"> & {
   /**
-   * Required. How long the simulated work takes: from 0s up to the server's MAX_JOB_DURATION
-   * (default 1h). Negative or longer durations are INVALID_ARGUMENT.
+   * For a simulated job (no kind), required: how long the simulated work takes, from 0s up to
+   * the server's MAX_JOB_DURATION (default 1h). Negative or longer durations are
+   * INVALID_ARGUMENT. Must be unset for a job of a kind.
    *
    * @generated from field: google.protobuf.Duration processing_duration = 1;
    */
   processingDuration?: Duration | undefined;
 
   /**
-   * When true the job ends in JOB_STATE_ERROR with an error message instead of COMPLETED.
+   * For a simulated job: when true the job ends in JOB_STATE_ERROR with an error message instead
+   * of COMPLETED. Must be false for a job of a kind.
    *
    * @generated from field: bool should_error = 2;
    */
@@ -38,11 +40,37 @@ export type CreateJobRequest = Message<"jobs.v1.CreateJobRequest"> & {
   /**
    * Optional idempotency key, a UUID (AIP-155). A call that repeats a request_id seen before
    * returns the job the first call created and starts nothing; repeating it with a different
-   * processing_duration or should_error is ALREADY_EXISTS. Any other string is INVALID_ARGUMENT.
+   * request (duration, should_error, kind, input or max_attempts) is ALREADY_EXISTS. Any other
+   * string is INVALID_ARGUMENT.
    *
    * @generated from field: string request_id = 3;
    */
   requestId: string;
+
+  /**
+   * Makes the job real work of this kind, done by a worker that claims it (WorkerService): 1 to
+   * 64 characters of letters, digits and `.`, `_`, `-`, `:` and `/`. Empty: a simulated job.
+   *
+   * @generated from field: string kind = 4;
+   */
+  kind: string;
+
+  /**
+   * The job's input for its worker, any JSON value; only with a kind. At most
+   * MAX_PAYLOAD_BYTES (default 64 KiB) as JSON, else INVALID_ARGUMENT.
+   *
+   * @generated from field: google.protobuf.Value input = 5;
+   */
+  input?: Value | undefined;
+
+  /**
+   * How many attempts a job of a kind may take before it ends in JOB_STATE_ERROR: an attempt
+   * ends when its worker fails it with retryable set or its lease runs out. 0 means the default
+   * of 3; at most 100; negative values are INVALID_ARGUMENT. Only with a kind.
+   *
+   * @generated from field: int32 max_attempts = 6;
+   */
+  maxAttempts: number;
 };
 
 /**
@@ -284,7 +312,7 @@ export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*
   messageDesc(file_jobs_v1_job_service, 9);
 
 /**
- * Starts simulated jobs and reports their status, including long waits that answer the moment a
+ * Starts jobs (simulated, or real work of a kind that workers do) and reports their status, including long waits that answer the moment a
  * job changes.
  *
  * Errors every method may return:
@@ -292,6 +320,8 @@ export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*
  * - RESOURCE_EXHAUSTED: a rate limit refused the call. The error carries a google.rpc.RetryInfo
  *   detail and, over HTTP, a `retry-after` header (whole seconds, rounded up). Retry after it.
  * - UNAVAILABLE: the server is shutting down or failed transiently. Safe to retry with backoff.
+ * - UNAUTHENTICATED: API keys are on and the call presented no valid key.
+ * - PERMISSION_DENIED: the key presented is a worker key (WORKER_KEYS), which may only work.
  *
  * @generated from service jobs.v1.JobService
  */
@@ -329,8 +359,9 @@ export const JobService: GenService<{
     output: typeof WatchJobResponseSchema;
   },
   /**
-   * Cancels a pending job. FAILED_PRECONDITION when the job has ended already; NOT_FOUND when no
-   * job has that id.
+   * Cancels a pending job, at once, even one a worker holds (the worker learns it from its next
+   * Heartbeat). FAILED_PRECONDITION when the job has ended already; NOT_FOUND when no job has
+   * that id.
    *
    * @generated from rpc jobs.v1.JobService.CancelJob
    */
