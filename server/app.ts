@@ -151,6 +151,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     onClaimed: (_job, sinceCreateMs) => metrics.work.claimed(sinceCreateMs),
     onRetried: () => metrics.work.attemptRetried(),
     onError,
+    available: () => backend.availability?.available ?? true,
   });
   // Every call ends here, whichever path served it: counted, and logged (failures at info).
   const callEnded = (method: string, code: Code | undefined, seconds: number): void => {

@@ -52,6 +52,11 @@ export interface WorkerServiceOptions {
   onRetried?: (job: Job) => void;
   /** Told of failures no caller sees. */
   onError: (error: unknown, jobId?: string) => void;
+  /**
+   * Whether the backend (Redis) is reachable now: a claim, which waits in this process, fails
+   * fast with UNAVAILABLE while it is not, as every call that reads the store does. @default always
+   */
+  available?: () => boolean;
 }
 
 export interface WorkerServiceParts {
@@ -199,6 +204,9 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const waitMs = readDuration(req.wait, "wait") ?? 0;
       const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
       readWorkerId(req.workerId);
+      if (options.available?.() === false) {
+        throw new ConnectError("the work queue is unavailable", Code.Unavailable);
+      }
       const holdMs = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, ctx.timeoutMs()) : 0;
       return claim(kinds, leaseMs, holdMs, ctx);
     },
