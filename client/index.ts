@@ -12,7 +12,8 @@
  * @module
  */
 
-export type { Job } from "../gen/jobs/v1/job_pb.js";
+export type { JsonValue } from "@bufbuild/protobuf";
+export type { Job, Progress } from "../gen/jobs/v1/job_pb.js";
 export { JobState } from "../gen/jobs/v1/job_pb.js";
 export type {
   AwaitCompletionOptions,
@@ -39,5 +40,6 @@ export {
 export { JobClient } from "./job-client.js";
 export type { JobClientOptions } from "./job-client-options.js";
 export { CLIENT_DEFAULTS } from "./job-client-options.js";
+export { jobInput, jobResult } from "./json/job-result.js";
 export type { Logger } from "./logger.js";
 export type { RetryOptions } from "./retries/retry-policy.js";
