@@ -1,12 +1,12 @@
 import { toBinary } from "@bufbuild/protobuf";
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { JOB_STATUS, type Job, JobClient, jobInput, jobResult, POLLING_MODES } from "../../client/index.js";
+import { JOB_STATUS, type Job, JobClient, JobWorker, jobInput, jobResult, POLLING_MODES } from "../../client/index.js";
 import { CreateJobRequestSchema } from "../../gen/jobs/v1/job_service_pb.js";
 import { type FakeJobsServer, fakeJobsServer, settle } from "./fake-jobs-server.js";
 
 // JobClient and jobs of a kind, against the in-process fake on fake timers: what createJob sends,
-// progress reaching onUpdate in every mode, and the result read back with jobResult.
+// progress reaching onUpdate in every mode, and a worker's result read back with jobResult.
 
 describe("createJob with a kind", () => {
   let server: FakeJobsServer;
@@ -107,4 +107,31 @@ describe("awaitCompletion of a job of a kind", () => {
       expect(jobResult(ended)).toEqual({ answer: 42 });
     });
   }
+
+  it("resolves with the result a JobWorker returned, its progress seen on the way", async () => {
+    const worker = new JobWorker({
+      transport: server.transport,
+      kinds: ["sum"],
+      handler: async (job, { progress }) => {
+        const numbers = jobInput(job) as number[];
+        progress(0.5, "adding");
+        await new Promise((resolve) => setTimeout(resolve, 1_000));
+        return numbers.reduce((sum, n) => sum + n, 0);
+      },
+    });
+    void worker.start();
+    const job = await client.createJob({ kind: "sum", input: [1, 2, 3] });
+    const messages: string[] = [];
+    const done = client.awaitCompletion(job.id, { onUpdate: (update) => messages.push(update.progress?.message ?? "") });
+    await vi.advanceTimersByTimeAsync(1_000);
+    await settle();
+    const ended = await done;
+    expect(ended.state).toBe(JOB_STATUS.COMPLETED);
+    expect(jobResult(ended)).toBe(6);
+    expect(messages).toContain("adding");
+    const stopping = worker.stop();
+    await settle();
+    await stopping;
+    expect(vi.getTimerCount()).toBe(0);
+  });
 });
