@@ -1,3 +1,4 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import type { Job, JobState } from "../gen/jobs/v1/job_pb.js";
 import type { PollingMode } from "./constants.js";
 
@@ -12,14 +13,24 @@ export interface CallOptions {
   timeoutMs?: number;
 }
 
-/** What createJob takes. */
+/**
+ * What createJob takes: a simulated job (`processingDurationMs`, `shouldError`), which the server
+ * runs itself, or, with a `kind`, real work (`input`, `maxAttempts`) that a worker of that kind
+ * claims (JobWorker). The two sets do not mix.
+ */
 export interface CreateJobInput {
-  /** How long the simulated work takes, in ms. */
-  processingDurationMs: number;
-  /** End the job in ERROR instead of COMPLETED. @default false */
+  /** A simulated job: how long its work takes, in ms. Required without a kind; none with one. */
+  processingDurationMs?: number;
+  /** A simulated job: end it in ERROR instead of COMPLETED. @default false */
   shouldError?: boolean;
   /** Idempotency key (a UUID): retries with it never create a second job. @default a new random UUID */
   requestId?: string;
+  /** Makes the job real work of this kind, done by a worker that claims it. @default none: a simulated job */
+  kind?: string;
+  /** A job of a kind: its input for the worker, any JSON value. @default none */
+  input?: JsonValue;
+  /** A job of a kind: how many attempts it may take before it ends in ERROR. @default the server's (3) */
+  maxAttempts?: number;
 }
 
 export interface GetStatusOptions extends CallOptions {

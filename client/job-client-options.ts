@@ -46,6 +46,9 @@ export const CLIENT_DEFAULTS = Object.freeze({
   pollIntervalMs: 1_000,
 });
 
+/** Extra time given to a long wait's request beyond the wait itself, for the answer to travel, in ms. */
+export const LONG_WAIT_GRACE_MS = 5_000;
+
 /** Copies `options` with defaults filled in; throws RangeError for values that cannot work. */
 export function resolveClientOptions(options: JobClientOptions): ResolvedClientOptions {
   const resolved: ResolvedClientOptions = {

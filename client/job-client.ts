@@ -1,13 +1,5 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
-import {
-  type Client,
-  Code,
-  type CallOptions as ConnectCallOptions,
-  ConnectError,
-  createClient,
-  type Transport,
-} from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { type Client, Code, type CallOptions as ConnectCallOptions, ConnectError, createClient } from "@connectrpc/connect";
 import { type Job, JobState } from "../gen/jobs/v1/job_pb.js";
 import { JobService, type WatchJobResponse } from "../gen/jobs/v1/job_service_pb.js";
 import type {
@@ -20,20 +12,24 @@ import type {
   StatusResult,
   WatchOptions,
 } from "./call-types.js";
+import { openConnection } from "./connection.js";
 import { POLLING_MODES } from "./constants.js";
+import { createJobRequest } from "./create-job-request.js";
 import { DeadlineExceededError, type JobClientError } from "./errors.js";
-import { type JobClientOptions, type ResolvedClientOptions, requireNumber, resolveClientOptions } from "./job-client-options.js";
+import {
+  type JobClientOptions,
+  LONG_WAIT_GRACE_MS,
+  type ResolvedClientOptions,
+  requireNumber,
+  resolveClientOptions,
+} from "./job-client-options.js";
 import type { JobReader, OpenStreamOptions } from "./job-reader.js";
-import { newRequestId } from "./request-id.js";
 import { callWithRetries } from "./retries/call-with-retries.js";
 import { awaitCompletion } from "./waits/await-completion.js";
 import { pollChanges } from "./waits/poll-changes.js";
 import { releasingStream } from "./waits/releasing-stream.js";
 import { streamChanges } from "./waits/stream-changes.js";
 import { WaitScope } from "./waits/wait-scope.js";
-
-/** Extra time given to a long wait's request beyond the wait itself, for the answer to travel. */
-const LONG_WAIT_GRACE_MS = 5_000;
 
 /** One unary call of #unary: what it is, for retries and logs, and its caller's options. */
 interface UnaryCall {
@@ -67,13 +63,9 @@ export class JobClient {
 
   constructor(options: JobClientOptions) {
     this.#options = resolveClientOptions(options);
-    const transport: Transport | undefined =
-      options.transport ?? (options.baseUrl === undefined ? undefined : createConnectTransport({ baseUrl: options.baseUrl }));
-    if (transport === undefined) {
-      throw new TypeError("JobClient needs a baseUrl or a transport");
-    }
+    const { transport, headers } = openConnection(options, "JobClient");
     this.#rpc = createClient(JobService, transport);
-    this.#headers = this.#options.apiKey === undefined ? {} : { authorization: `Bearer ${this.#options.apiKey}` };
+    this.#headers = headers;
     this.#reader = {
       getStatus: (jobId, status) => this.getStatus(jobId, status),
       openStream: (jobId, stream) => this.#openStream(jobId, stream),
@@ -81,8 +73,10 @@ export class JobClient {
   }
 
   /**
-   * Starts a job and returns it (PENDING). Retried safely: a request id is sent with every
-   * create, so a retry never makes a second job.
+   * Starts a job and returns it (PENDING): a simulated one (`processingDurationMs`), or, with a
+   * `kind`, real work for a worker of that kind, with `input` (any JSON value) and `maxAttempts`.
+   * Retried safely: a request id is sent with every create, so a retry never makes a second job.
+   * Throws RangeError, before any call, for input the server would refuse that is cheap to see.
    */
   createJob(input: CreateJobInput, options?: CallOptions): Promise<Job>;
   /** Starts a job taking `processingDurationMs`, ending in ERROR when `shouldError`. */
@@ -90,12 +84,7 @@ export class JobClient {
   async createJob(first: CreateJobInput | number, second?: boolean | CallOptions, third?: CallOptions): Promise<Job> {
     const input = typeof first === "number" ? { processingDurationMs: first, shouldError: second === true } : first;
     const options = (typeof first === "number" ? third : (second as CallOptions | undefined)) ?? {};
-    requireNumber("processingDurationMs", input.processingDurationMs, 0);
-    const request = {
-      processingDuration: durationFromMs(input.processingDurationMs),
-      shouldError: input.shouldError ?? false,
-      requestId: input.requestId ?? newRequestId(),
-    };
+    const request = createJobRequest(input);
     // With a request_id a repeated create returns the first job, so any failure may be retried.
     const safeToRepeat = request.requestId !== "";
     const { job } = await this.#unary({ method: "CreateJob", safeToRepeat, options }, (callOptions) =>
