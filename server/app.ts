@@ -8,13 +8,15 @@ import { file_google_rpc_error_details } from "../gen/google/rpc/error_details_p
 import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { WorkerService } from "../gen/jobs/v1/worker_service_pb.js";
 import { createLeanGetStatus } from "./fast-path/lean-get-status.js";
 import { createHealthService } from "./grpc/health-service.js";
 import { registerReflection } from "./grpc/reflection.js";
 import { observeCalls } from "./metrics/rpc-metrics.js";
 import { ServerMetrics } from "./metrics/server-metrics.js";
-import { type CallPolicy, createCallPolicy, type RequestHeaders } from "./policy/call-policy.js";
+import { type Audience, type CallPolicy, createCallPolicy, type RequestHeaders } from "./policy/call-policy.js";
 import { createCorsPolicy } from "./policy/cors-policy.js";
+import type { WorkQueueEvents } from "./queues/work-queue.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 import { callerKey, connectionKey, ownerKey } from "./service/caller.js";
 import { EvictionBackoff } from "./service/eviction-backoff.js";
@@ -27,6 +29,8 @@ import { connectRoutes } from "./transport/connect-routes.js";
 import { createOnePortServer, type FastPath, type OnePortServer } from "./transport/one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./transport/page-routes.js";
 import { protocolErrorAnswer } from "./transport/protocol-error.js";
+import { ProgressCoalescer } from "./work/progress-coalescer.js";
+import { createWorkerService, type WorkerServiceParts } from "./work/worker-service.js";
 
 /** Evictions are logged at most this often, with their count since the last line. */
 const EVICTION_LOG_INTERVAL_MS = 10_000;
@@ -65,30 +69,49 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
       },
     });
   const health = createHealthService({
-    statuses: { "": ServingStatus.SERVING, [JobService.typeName]: ServingStatus.SERVING },
+    statuses: {
+      "": ServingStatus.SERVING,
+      [JobService.typeName]: ServingStatus.SERVING,
+      [WorkerService.typeName]: ServingStatus.SERVING,
+    },
   });
   const policy = createCallPolicy({
     apiKeys: options.apiKeys ?? [],
+    workerKeys: options.workerKeys ?? [],
     faultRate: settings.faultRate,
     trustProxy: options.trustProxy,
     random: options.random,
   });
   const cors = createCorsPolicy(options.corsOrigins);
 
-  const metrics = new ServerMetrics({ heldWaits: () => heldWaits.size, jobCounts: () => backend.store.counts() });
+  const metrics = new ServerMetrics({
+    heldWaits: () => heldWaits.size,
+    jobCounts: () => backend.store.counts(),
+    queueDepths: () => backend.work.depths(),
+    heldClaims: () => worker.heldClaims(),
+  });
   const onRateLimited = (limit: string): void => metrics.rateLimited(limit);
   const onError = (error: unknown, jobId?: string): void => {
     app.log.error({ err: error, jobId }, jobId === undefined ? "job backend failure" : "could not finish job");
   };
+  // The queue is made with the backend, before the service that handles what it tells.
+  const workEvents: WorkQueueEvents = {
+    onLeaseExpired: (jobId) => {
+      metrics.work.leaseExpired();
+      worker.leaseExpired(jobId).catch((error: unknown) => onError(error, jobId));
+    },
+    onError: (error, jobId) => onError(error, jobId),
+  };
   const backend =
     options.redis !== undefined && options.store === undefined
-      ? createRedisBackend({ ...options.redis, settings, clock, onError, onRateLimited })
-      : createMemoryBackend({ settings, clock, store: options.store, onError, onRateLimited });
+      ? createRedisBackend({ ...options.redis, settings, clock, onError, onRateLimited, workEvents })
+      : createMemoryBackend({ settings, clock, store: options.store, onError, onRateLimited, workEvents });
   // While the backend is away (Redis down) health says NOT_SERVING, and the log says so once.
   const serving = (available: boolean): void => {
     const status = available ? ServingStatus.SERVING : ServingStatus.NOT_SERVING;
     health.setStatus("", status);
     health.setStatus(JobService.typeName, status);
+    health.setStatus(WorkerService.typeName, status);
   };
   if (backend.availability !== undefined) {
     serving(backend.availability.available);
@@ -111,6 +134,24 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     heldWaits,
     evictedHintMs: () => evictionBackoff.hintMs(),
     onWake: (job) => metrics.wake(Date.now() - (job.updateTime === undefined ? Date.now() : timestampMs(job.updateTime))),
+    queue: backend.work,
+    maxPayloadBytes: settings.maxPayloadBytes,
+  });
+  const progress = new ProgressCoalescer({ store: backend.store, clock, onError });
+  const worker: WorkerServiceParts = createWorkerService({
+    store: backend.store,
+    queue: backend.work,
+    clock,
+    heldWaits,
+    progress,
+    maxWaitMs: settings.maxWaitMs,
+    defaultLeaseMs: settings.defaultLeaseMs,
+    maxLeaseMs: settings.maxLeaseMs,
+    maxPayloadBytes: settings.maxPayloadBytes,
+    onClaimed: (_job, sinceCreateMs) => metrics.work.claimed(sinceCreateMs),
+    onRetried: () => metrics.work.attemptRetried(),
+    onError,
+    available: () => backend.availability?.available ?? true,
   });
   // Every call ends here, whichever path served it: counted, and logged (failures at info).
   const callEnded = (method: string, code: Code | undefined, seconds: number): void => {
@@ -166,18 +207,25 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   void app.register(connectRoutes, {
     routes: (router) => {
       router.service(JobService, service.impl);
+      router.service(WorkerService, worker.impl);
       router.service(Health, health.impl);
       // Error details travel packed in a google.rpc.Status, which no method names: listed here so
       // that clients resolve them; the descriptor set adds the proto comments.
-      registerReflection(router, [JobService, Health], {
+      registerReflection(router, [JobService, WorkerService, Health], {
         alsoDescribe: [file_google_rpc_error_details, file_google_rpc_status],
         descriptorSet,
       });
     },
     readMaxBytes: settings.maxBodyBytes,
     interceptors: [observeCalls(callEnded)],
-    // JobService calls pass the call policy (closing, API keys, faults); health and reflection stay open.
-    admit: (request, rpcService) => (rpcService === JobService ? admitted(policy, request) : createContextValues()),
+    // JobService and WorkerService calls pass the call policy (closing, API keys, faults); health
+    // and reflection stay open.
+    admit: (request, rpcService) =>
+      rpcService === JobService
+        ? admitted(policy, request, "jobs")
+        : rpcService === WorkerService
+          ? admitted(policy, request, "work")
+          : createContextValues(),
     onRefused: (method, error, startedAt) =>
       callEnded(`${method.parent.typeName}/${method.name}`, error.code, (performance.now() - startedAt) / 1000),
   });
@@ -207,20 +255,23 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     onePort?.destroyConnections();
   });
   // Stops taking work; on Redis, jobs not yet finished stay there for the other instances.
-  app.addHook("onClose", () => backend.close());
+  app.addHook("onClose", async () => {
+    progress.close();
+    await backend.close();
+  });
   app.addHook("onReady", () => untilAvailable(backend.availability, BACKEND_WAIT_MS));
   return app;
 }
 
 /** The context values of an admitted JobService call: who calls, and whose jobs it sees. */
-function admitted(policy: CallPolicy, request: FastifyRequest): ContextValues {
+function admitted(policy: CallPolicy, request: FastifyRequest, audience: Audience): ContextValues {
   const headers: RequestHeaders = {
     header(name) {
       const value = request.headers[name];
       return value === undefined ? null : Array.isArray(value) ? value.join(", ") : value;
     },
   };
-  const { caller, owner } = policy.admit(headers, request.raw.socket.remoteAddress);
+  const { caller, owner } = policy.admit(headers, request.raw.socket.remoteAddress, audience);
   // The HTTP/2 session, not the compatibility API's per-request socket proxy.
   const raw = request.raw as FastifyRequest["raw"] | Http2ServerRequest;
   const connection = "stream" in raw ? raw.stream.session : raw.socket;

@@ -10,7 +10,7 @@ describe("server configuration", () => {
       shortPollRate: 10,
       createRate: 10,
       faultRate: 0,
-      maxBodyBytes: 65_536,
+      maxBodyBytes: 262_144,
       maxWaitsPerCaller: 500,
       maxHeldWaits: 10_000,
       jobRetentionMs: 86_400_000,
@@ -22,6 +22,10 @@ describe("server configuration", () => {
       requestTimeoutMs: 30_000,
       shutdownGraceMs: 0,
       drainTimeoutMs: 5_000,
+      maxPayloadBytes: 65_536,
+      defaultLeaseMs: 30_000,
+      maxLeaseMs: 600_000,
+      leaseCheckMs: 5_000,
     });
     expect(loadConfig({})).toEqual({
       ...SERVICE_DEFAULTS,
@@ -34,7 +38,24 @@ describe("server configuration", () => {
       redisPrefix: "jobs:",
       logLevel: "info",
       apiKeys: [],
+      workerKeys: [],
     });
+  });
+
+  it("reads the workers' settings, and WORKER_KEYS only beside API_KEYS", () => {
+    const keys = { API_KEYS: "a-client-key-of-16+", WORKER_KEYS: "a-worker-key-of-16+" };
+    expect(
+      loadConfig({ ...keys, MAX_PAYLOAD_BYTES: "1000", DEFAULT_LEASE: "10s", MAX_LEASE: "1m", LEASE_CHECK_INTERVAL: "1s" }),
+    ).toMatchObject({
+      workerKeys: ["a-worker-key-of-16+"],
+      maxPayloadBytes: 1_000,
+      defaultLeaseMs: 10_000,
+      maxLeaseMs: 60_000,
+      leaseCheckMs: 1_000,
+    });
+    expect(() => loadConfig({ WORKER_KEYS: "a-worker-key-of-16+" })).toThrow(/WORKER_KEYS.*only with API_KEYS/);
+    expect(() => loadConfig({ ...keys, WORKER_KEYS: "short" })).toThrow(/WORKER_KEYS.*key 1 of 1 is shorter/);
+    expect(() => loadConfig({ MAX_LEASE: "0s" })).toThrow(/MAX_LEASE/);
   });
 
   it("reads each setting", () => {

@@ -8,8 +8,8 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
  * Everything the server reads from its environment, parsed and validated. The service settings
  * come from MAX_WAIT, MAX_JOB_DURATION, SHORT_POLL_RATE, CREATE_RATE, FAULT_RATE, MAX_BODY_BYTES
  * MAX_WAITS_PER_CALLER, MAX_HELD_WAITS, JOB_RETENTION, IDEMPOTENCY_TTL, MAX_ENDED_JOBS, LIST_RATE,
- * MAX_STREAMS_PER_CONNECTION, IDLE_TIMEOUT, REQUEST_TIMEOUT, SHUTDOWN_GRACE and DRAIN_TIMEOUT
- * (defaults in SERVICE_DEFAULTS).
+ * MAX_STREAMS_PER_CONNECTION, IDLE_TIMEOUT, REQUEST_TIMEOUT, SHUTDOWN_GRACE, DRAIN_TIMEOUT,
+ * MAX_PAYLOAD_BYTES, DEFAULT_LEASE, MAX_LEASE and LEASE_CHECK_INTERVAL (defaults in SERVICE_DEFAULTS).
  */
 export interface ServerConfig extends ServiceSettings {
   /** PORT: the TCP port to listen on. @default 8000 */
@@ -29,6 +29,11 @@ export interface ServerConfig extends ServiceSettings {
    * Unset or empty: no keys, open to all. @default []
    */
   apiKeys: string[];
+  /**
+   * WORKER_KEYS: comma-separated keys (as API_KEYS) that only WorkerService accepts, and that may
+   * call nothing else. Needs API_KEYS: without keys, everything is open. @default []
+   */
+  workerKeys: string[];
   /**
    * TRUST_PROXY: comma-separated addresses or CIDR ranges of the proxies whose X-Forwarded-For is
    * believed (or "loopback", "linklocal", "uniquelocal"). Unset: none. @default []
@@ -86,7 +91,20 @@ export function loadConfig(env: Env): ServerConfig {
     drainTimeoutMs: readDuration(env, "DRAIN_TIMEOUT", d.drainTimeoutMs, 0, 600_000),
     trustProxy: readTrustProxy(env, "TRUST_PROXY"),
     corsOrigins: readOrigins(env, "CORS_ORIGINS"),
+    maxPayloadBytes: readInteger(env, "MAX_PAYLOAD_BYTES", d.maxPayloadBytes, 1, 16 * 1_048_576),
+    defaultLeaseMs: readDuration(env, "DEFAULT_LEASE", d.defaultLeaseMs, 1_000, 3_600_000),
+    maxLeaseMs: readDuration(env, "MAX_LEASE", d.maxLeaseMs, 1_000, 24 * 3_600_000),
+    leaseCheckMs: readDuration(env, "LEASE_CHECK_INTERVAL", d.leaseCheckMs, 50, 600_000),
+    workerKeys: readWorkerKeys(env),
   };
+}
+
+function readWorkerKeys(env: Env): string[] {
+  const keys = readApiKeys(env, "WORKER_KEYS");
+  if (keys.length > 0 && present(env, "API_KEYS") === undefined) {
+    throw new ConfigError("WORKER_KEYS", undefined, "to be set only with API_KEYS (without API keys, anyone may work)");
+  }
+  return keys;
 }
 
 function readRedisUrl(env: Env): string {

@@ -15,7 +15,7 @@ export interface ServiceSettings {
   createRate: number;
   /** Share of calls failed on purpose with UNAVAILABLE or INTERNAL, 0-1. @default 0 */
   faultRate: number;
-  /** The largest request body read; larger ones are refused unread. @default 65_536 */
+  /** The largest request body read; larger ones are refused unread. @default 262_144 */
   maxBodyBytes: number;
   /** The most long waits and watches one caller may hold at once; more are RESOURCE_EXHAUSTED. @default 500 */
   maxWaitsPerCaller: number;
@@ -58,6 +58,18 @@ export interface ServiceSettings {
    * then (a stuck upload, a dead peer) are cut, in ms. @default 5_000
    */
   drainTimeoutMs: number;
+  /** The largest input (CreateJob) and result (CompleteJob) of a job of a kind, as JSON, in bytes. @default 65_536 */
+  maxPayloadBytes: number;
+  /** The lease of a claim that asks for none, in ms. @default 30_000 */
+  defaultLeaseMs: number;
+  /** The longest lease granted; longer ones are clamped, in ms. @default 600_000 */
+  maxLeaseMs: number;
+  /**
+   * How often leases are checked for expiry on Redis (BullMQ's stalledInterval), in ms: a job
+   * whose worker died goes back to the queue within its lease plus about this long. On memory
+   * each lease has its own timer. @default 5_000
+   */
+  leaseCheckMs: number;
 }
 
 /** The defaults of ServiceSettings, in one place. */
@@ -67,7 +79,7 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   shortPollRate: 10,
   createRate: 10,
   faultRate: 0,
-  maxBodyBytes: 65_536,
+  maxBodyBytes: 262_144,
   maxWaitsPerCaller: 500,
   jobRetentionMs: 86_400_000,
   idempotencyTtlMs: 86_400_000,
@@ -79,6 +91,10 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   requestTimeoutMs: 30_000,
   shutdownGraceMs: 0,
   drainTimeoutMs: 5_000,
+  maxPayloadBytes: 65_536,
+  defaultLeaseMs: 30_000,
+  maxLeaseMs: 600_000,
+  leaseCheckMs: 5_000,
 });
 
 /** What buildServer takes: settings (defaults filled in) and the parts a caller may supply. */
@@ -112,6 +128,11 @@ export interface ServerOptions extends Partial<ServiceSettings> {
    */
   apiKeys?: readonly string[];
   /**
+   * With apiKeys, the keys of workers: only they may call WorkerService, and they may call
+   * nothing else (PERMISSION_DENIED). Ignored without apiKeys. @default []
+   */
+  workerKeys?: readonly string[];
+  /**
    * The proxies whose `X-Forwarded-For` is believed (addresses, CIDR ranges, or proxy-addr's
    * "loopback", "linklocal", "uniquelocal"): a call through them is the address they name. Empty:
    * the caller is the peer address, whatever the header says. @default []
@@ -141,6 +162,10 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
     requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_DEFAULTS.requestTimeoutMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVICE_DEFAULTS.shutdownGraceMs,
     drainTimeoutMs: options.drainTimeoutMs ?? SERVICE_DEFAULTS.drainTimeoutMs,
+    maxPayloadBytes: options.maxPayloadBytes ?? SERVICE_DEFAULTS.maxPayloadBytes,
+    defaultLeaseMs: options.defaultLeaseMs ?? SERVICE_DEFAULTS.defaultLeaseMs,
+    maxLeaseMs: options.maxLeaseMs ?? SERVICE_DEFAULTS.maxLeaseMs,
+    leaseCheckMs: options.leaseCheckMs ?? SERVICE_DEFAULTS.leaseCheckMs,
   };
   for (const [name, value] of Object.entries(settings)) {
     if (!Number.isFinite(value) || value < 0) {
@@ -150,7 +175,20 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
   if (settings.faultRate > 1) {
     throw new RangeError(`faultRate must be from 0 to 1, got ${settings.faultRate}`);
   }
-  for (const name of ["maxHeldWaits", "maxStreamsPerConnection", "idleTimeoutMs", "requestTimeoutMs"] as const) {
+  if (settings.defaultLeaseMs > settings.maxLeaseMs) {
+    throw new RangeError(
+      `defaultLeaseMs (${settings.defaultLeaseMs}) must not be longer than maxLeaseMs (${settings.maxLeaseMs})`,
+    );
+  }
+  for (const name of [
+    "maxHeldWaits",
+    "maxStreamsPerConnection",
+    "idleTimeoutMs",
+    "requestTimeoutMs",
+    "maxPayloadBytes",
+    "defaultLeaseMs",
+    "leaseCheckMs",
+  ] as const) {
     if (settings[name] < 1) {
       throw new RangeError(`${name} must be at least 1, got ${settings[name]}`);
     }

@@ -157,7 +157,12 @@ describe("registerReflection", () => {
     const names = fileNames(answer);
     expect(names[0]).toBe("jobs/v1/job_service.proto");
     expect(names.slice(1).sort()).toEqual(
-      ["google/protobuf/duration.proto", "google/protobuf/timestamp.proto", "jobs/v1/job.proto"].sort(),
+      [
+        "google/protobuf/duration.proto",
+        "google/protobuf/struct.proto",
+        "google/protobuf/timestamp.proto",
+        "jobs/v1/job.proto",
+      ].sort(),
     );
     const service = registryFrom(answer).getService("jobs.v1.JobService");
     expect(service?.methods.map((method) => method.name)).toEqual([

@@ -1,8 +1,9 @@
 import { Code } from "@connectrpc/connect";
 import { Counter, Gauge, Histogram, Registry } from "prom-client";
 import { processMetrics } from "./process-metrics.js";
+import { WorkMetrics, type WorkMetricsSources } from "./work-metrics.js";
 
-export interface ServerMetricsSources {
+export interface ServerMetricsSources extends WorkMetricsSources {
   /** How many long waits and watches are held now. */
   heldWaits: () => number;
   /** How many jobs the store knows in each state (by JobState name). */
@@ -17,6 +18,8 @@ export interface ServerMetricsSources {
 export class ServerMetrics {
   /** What /metrics serves: this server's metrics and the process's. */
   readonly registry: Registry;
+  /** The metrics of jobs of a kind and their workers. */
+  readonly work: WorkMetrics;
   private readonly rpcs: Counter<"method" | "code">;
   private readonly rpcSeconds: Histogram<"method">;
   private readonly wakes: Counter;
@@ -83,6 +86,7 @@ export class ServerMetrics {
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25, 1, 5, 30, 120],
       registers,
     });
+    this.work = new WorkMetrics(own, sources);
     this.registry = Registry.merge([processMetrics(), own]);
   }
 

@@ -1,9 +1,10 @@
-import { create } from "@bufbuild/protobuf";
-import { type Duration, durationFromMs, timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { create, equals } from "@bufbuild/protobuf";
+import { type Duration, durationFromMs, timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import {
   CancelJobResponseSchema,
+  type CreateJobRequest,
   CreateJobResponseSchema,
   type GetStatusRequest,
   type GetStatusResponse,
@@ -15,11 +16,13 @@ import {
 import type { Clock } from "../clock.js";
 import type { RateLimits } from "../policy/rate-limits.js";
 import { retryLaterError } from "../policy/retry-later-error.js";
+import type { WorkQueue } from "../queues/work-queue.js";
 import type { JobRunner } from "../stores/job-runner.js";
 import type { JobStore } from "../stores/job-store.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
 import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
 import type { HeldWaits } from "./held-waits.js";
+import { holdTimeMs } from "./hold-time.js";
 import { newJobId } from "./job-id.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
 import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
@@ -33,6 +36,7 @@ import {
   readStateFilter,
 } from "./request-fields.js";
 import { isNews, type WaitEnd, waitForChange } from "./wait-for-change.js";
+import { readKind, readMaxAttempts, readPayload } from "./work-fields.js";
 
 /** ListJobs page size when the caller gives none. */
 export const DEFAULT_PAGE_SIZE = 50;
@@ -77,6 +81,10 @@ export interface JobServiceOptions {
   evictedHintMs?: () => number;
   /** Told of each held wait or watch answered because its job changed, with the job. */
   onWake?: (job: Job) => void;
+  /** Where jobs of a kind wait for their workers. */
+  queue: WorkQueue;
+  /** The largest input of a job of a kind, as JSON, in bytes. */
+  maxPayloadBytes: number;
 }
 
 /** What GetStatus needs to know of a call, whichever way it arrived. */
@@ -104,7 +112,7 @@ export interface JobServiceParts {
 
 /** The JobService handlers over a store, a runner and rate limits. */
 export function createJobService(options: JobServiceOptions): JobServiceParts {
-  const { store, runner, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits, onWake } = options;
+  const { store, runner, queue, limits, clock, maxWaitMs, maxJobDurationMs, heldWaits, onWake } = options;
   const evictedHintMs = options.evictedHintMs ?? (() => EVICTED_POLL_HINT_MS);
 
   /** The job, if it exists and belongs to `owner`; else NOT_FOUND (other owners' jobs are not there). */
@@ -147,16 +155,10 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     }
   }
 
-  /** How long a wait may be held: the wait asked, MAX_WAIT, and the deadline less a margin. */
-  function holdMs(waitMs: number, timeoutMs: number | undefined): number {
-    const deadlineMs = timeoutMs === undefined ? Infinity : timeoutMs - deadlineMarginMs(timeoutMs);
-    return Math.min(waitMs, maxWaitMs, deadlineMs);
-  }
-
   async function getStatus(req: GetStatusRequest, call: StatusCall): Promise<GetStatusResponse> {
     const jobId = readJobId(req.jobId);
     const waitMs = readDuration(req.wait, "wait") ?? 0;
-    const hold = waitMs > 0 ? holdMs(waitMs, call.timeoutMs) : 0;
+    const hold = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, call.timeoutMs) : 0;
     if (hold <= 0) {
       await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(await readJob(jobId, call.owner));
@@ -182,42 +184,34 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
 
   const impl: ServiceImpl<typeof JobService> = {
     async createJob(req, ctx) {
-      const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
+      const draft = req.kind === "" ? simulatedDraft(req) : workDraft(req);
       const requestId = readRequestId(req.requestId);
       await limits.create(callerOf(ctx), connectionOf(ctx));
       const now = clock.now();
       const job = create(JobSchema, {
+        ...draft.fields,
         id: newJobId(),
         state: JobState.PENDING,
         createTime: timestampFromMs(now),
         updateTime: timestampFromMs(now),
-        estimatedCompletionTime: timestampFromMs(now + durationMs),
-        processingDuration: req.processingDuration,
+        estimatedCompletionTime: draft.durationMs === undefined ? undefined : timestampFromMs(now + draft.durationMs),
         version: 1n,
         requestId,
-        shouldError: req.shouldError,
       });
       const result = await store.create(job, ownerOf(ctx));
       const stored = result.job;
-      if (!result.created) {
-        const same =
-          stored.shouldError === req.shouldError && readDuration(stored.processingDuration, "processing_duration") === durationMs;
-        if (!same) {
-          throw new ConnectError(
-            `request_id ${requestId} was used for a different request (job ${stored.id})`,
-            Code.AlreadyExists,
-          );
-        }
+      if (!result.created && !sameRequest(stored, job)) {
+        throw new ConnectError(`request_id ${requestId} was used for a different request (job ${stored.id})`, Code.AlreadyExists);
       }
-      // Stored first, then scheduled, so nothing is ever scheduled for a job never stored. A
-      // repeat whose job is still pending schedules it again (idempotent: a no-op when it is
-      // scheduled), so a create whose scheduling failed is mended by the client's retry with the
-      // same request_id. What remains is a job stored, not scheduled, and never retried: the
-      // instance that stored it still finishes it with its local timer, unless it stops before
-      // the job is due (the job then stays PENDING).
+      // Stored first, then scheduled (or queued for its workers), so nothing is ever scheduled
+      // for a job never stored. A repeat whose job is still pending schedules it again
+      // (idempotent: a no-op when it is scheduled), so a create whose scheduling failed is
+      // mended by the client's retry with the same request_id. What remains is a job stored, not
+      // scheduled, and never retried: the instance that stored a simulated job still finishes it
+      // with its local timer, unless it stops before the job is due (the job then stays PENDING).
       if (stored.state === JobState.PENDING) {
         try {
-          await runner.start(stored);
+          await (stored.kind === "" ? runner.start(stored) : queue.enqueue(stored));
         } catch (error) {
           throw new ConnectError(
             `job ${stored.id} was stored but could not be scheduled; retry with the same request_id`,
@@ -284,6 +278,10 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       if (result === undefined) {
         throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
       }
+      if (result.changed && result.job.kind !== "") {
+        // Out of its queue if it waits there; a worker that holds it learns from its heartbeat.
+        await queue.remove(result.job).catch(() => undefined);
+      }
       if (!result.changed) {
         const state = JobState[result.job.state];
         throw new ConnectError(
@@ -306,5 +304,50 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       });
     },
   };
+  /** The fields of a simulated job, from a CreateJob without a kind. */
+  function simulatedDraft(req: CreateJobRequest): Draft {
+    const durationMs = readProcessingDuration(req.processingDuration, maxJobDurationMs);
+    if (req.input !== undefined || req.maxAttempts !== 0) {
+      throw new ConnectError("input and max_attempts are for jobs of a kind: set kind too", Code.InvalidArgument);
+    }
+    return { fields: { processingDuration: req.processingDuration, shouldError: req.shouldError }, durationMs };
+  }
+
+  /** The fields of a job of a kind, for its workers. */
+  function workDraft(req: CreateJobRequest): Draft {
+    const kind = readKind(req.kind);
+    if (req.processingDuration !== undefined || req.shouldError) {
+      throw new ConnectError(
+        "processing_duration and should_error are for simulated jobs: a job of a kind takes as long as its worker",
+        Code.InvalidArgument,
+      );
+    }
+    const input = readPayload(req.input, "input", options.maxPayloadBytes);
+    return { fields: { kind, input, maxAttempts: readMaxAttempts(req.maxAttempts) }, durationMs: undefined };
+  }
+
   return { impl, getStatus };
+}
+
+/** A new job's own fields, from its request, and a simulated job's duration. */
+interface Draft {
+  fields: Pick<Partial<Job>, "processingDuration" | "shouldError" | "kind" | "input" | "maxAttempts">;
+  durationMs: number | undefined;
+}
+
+/** Whether a job stored earlier under a request id was made by the same request as `job`. */
+function sameRequest(earlier: Job, job: Job): boolean {
+  return (
+    earlier.kind === job.kind &&
+    earlier.shouldError === job.shouldError &&
+    durationKey(earlier) === durationKey(job) &&
+    earlier.maxAttempts === job.maxAttempts &&
+    (earlier.input === undefined) === (job.input === undefined) &&
+    (earlier.input === undefined || job.input === undefined || equals(ValueSchema, earlier.input, job.input))
+  );
+}
+
+function durationKey(job: Job): string {
+  const d = job.processingDuration;
+  return d === undefined ? "" : `${d.seconds}.${d.nanos}`;
 }

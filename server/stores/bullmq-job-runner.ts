@@ -4,7 +4,7 @@ import { Queue, Worker } from "bullmq";
 import type { Redis } from "ioredis";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 import type { Clock } from "../clock.js";
-import { settleWithin } from "./job-backend.js";
+import { settleWithin } from "../settle-within.js";
 import { type JobRunner, simulatedOutcome } from "./job-runner.js";
 import type { JobStore } from "./job-store.js";
 import { createTimerJobRunner } from "./timer-job-runner.js";

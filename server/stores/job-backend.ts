@@ -1,4 +1,5 @@
 import type { RateLimits } from "../policy/rate-limits.js";
+import type { WorkQueue } from "../queues/work-queue.js";
 import type { JobRunner } from "./job-runner.js";
 import type { JobStore } from "./job-store.js";
 
@@ -20,11 +21,13 @@ export interface BackendAvailability {
 export interface JobBackend {
   store: JobStore;
   runner: JobRunner;
+  /** Where jobs of a kind wait for their workers, and who holds which. */
+  work: WorkQueue;
   limits: RateLimits;
   /** Absent for a backend that cannot go away (memory). */
   availability?: BackendAvailability;
   /**
-   * Stops the runner, then releases what the backend created, within a bounded time whatever
+   * Stops the runner and the work queue, then releases what the backend created, within a bounded time whatever
    * state the backend is in. Safe to call twice.
    */
   close(): Promise<void>;
@@ -51,23 +54,4 @@ export function untilAvailable(availability: BackendAvailability | undefined, ms
       }
     });
   });
-}
-
-/** Waits for `pending` to settle, but no longer than `ms`; true when it settled in time. Never rejects. */
-export async function settleWithin(pending: Promise<unknown>, ms: number): Promise<boolean> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const late = new Promise<boolean>((resolve) => {
-    timer = setTimeout(resolve, ms, false);
-  });
-  try {
-    return await Promise.race([
-      pending.then(
-        () => true,
-        () => true,
-      ),
-      late,
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
 }

@@ -1,4 +1,4 @@
-import { timestampFromMs } from "@bufbuild/protobuf/wkt";
+import { timestampFromMs, type Value } from "@bufbuild/protobuf/wkt";
 import type { Job, JobState } from "../../gen/jobs/v1/job_pb.js";
 
 /** A job and the caller it belongs to ("" when the server has no API keys). */
@@ -14,17 +14,26 @@ export interface CreateResult {
   created: boolean;
 }
 
-/** What finishing a job found: the job as it is now, and whether this call changed it. */
+/** What finishing or updating a job found: the job as it is now, and whether this call changed it. */
 export interface FinishResult {
   job: Job;
-  /** False when the job had ended already, so nothing was changed. */
+  /** False when the job had ended already (or the update asked for no change), so nothing was changed. */
   changed: boolean;
 }
+
+/**
+ * A change of a pending job that keeps it pending: given the job as stored, the job as it should
+ * be (made with changedJob), or undefined for no change. May be called more than once, with
+ * newer versions, when another change got in first.
+ */
+export type JobChange = (job: Job) => Job | undefined;
 
 /** How a pending job ends. */
 export interface Outcome {
   state: JobState.COMPLETED | JobState.ERROR | JobState.CANCELLED;
   errorMessage?: string;
+  /** What a worker returned, for COMPLETED jobs of a kind. */
+  result?: Value;
   /** When it ended, in ms since the epoch. */
   at: number;
 }
@@ -53,9 +62,15 @@ export function endedJob(job: Job, outcome: Outcome): Job {
     ...job,
     state: outcome.state,
     errorMessage: outcome.errorMessage ?? "",
+    result: outcome.result,
     updateTime: timestampFromMs(outcome.at),
     version: job.version + 1n,
   };
+}
+
+/** `job` with `fields` changed at `at`: a new object, one version on, still pending. */
+export function changedJob(job: Job, fields: Partial<Omit<Job, "$typeName" | "id" | "state" | "version">>, at: number): Job {
+  return { ...job, ...fields, updateTime: timestampFromMs(at), version: job.version + 1n };
 }
 
 /** Called with the job after each change to it. */
@@ -82,6 +97,12 @@ export interface JobStore {
    * A job that has ended already is returned unchanged. Undefined when there is no such job.
    */
   finish(id: string, outcome: Outcome): Promise<FinishResult | undefined>;
+  /**
+   * Changes a pending job without ending it (a worker's claim, its progress), compare-and-set on
+   * the version, and tells its subscribers. A job that has ended is returned unchanged, as is one
+   * `change` leaves alone. Undefined when there is no such job.
+   */
+  update(id: string, change: JobChange): Promise<FinishResult | undefined>;
   /** One page of the owner's jobs, newest first. */
   list(query: ListQuery): Promise<ListPage>;
   /**

@@ -1,5 +1,7 @@
 import type { Clock } from "../clock.js";
 import { createRateLimits } from "../policy/rate-limits.js";
+import { createMemoryWorkQueue } from "../queues/memory-work-queue.js";
+import type { WorkQueueEvents } from "../queues/work-queue.js";
 import type { ServiceSettings } from "../server-options.js";
 import type { JobBackend } from "./job-backend.js";
 import type { JobStore } from "./job-store.js";
@@ -14,10 +16,19 @@ export interface MemoryBackendOptions {
   onError: (error: unknown, jobId?: string) => void;
   /** Told of each call a rate limit refuses. */
   onRateLimited?: (limit: string) => void;
+  /** What the work queue tells. @default lease expiries ignored, failures to onError */
+  workEvents?: WorkQueueEvents;
 }
 
 /** Everything in this process: zero set-up, one instance, gone when it stops. */
-export function createMemoryBackend({ settings, clock, store, onError, onRateLimited }: MemoryBackendOptions): JobBackend {
+export function createMemoryBackend({
+  settings,
+  clock,
+  store,
+  onError,
+  onRateLimited,
+  workEvents,
+}: MemoryBackendOptions): JobBackend {
   const jobs =
     store ??
     createMemoryJobStore({
@@ -27,12 +38,15 @@ export function createMemoryBackend({ settings, clock, store, onError, onRateLim
       clock,
     });
   const runner = createTimerJobRunner({ store: jobs, clock, onError });
+  const work = createMemoryWorkQueue({ clock, ...(workEvents ?? { onLeaseExpired: () => undefined, onError }) });
   return {
     store: jobs,
     runner,
+    work,
     limits: createRateLimits({ ...settings, onLimited: onRateLimited }),
     async close() {
       await runner.close();
+      await work.close();
       if (store === undefined) {
         await jobs.close();
       }

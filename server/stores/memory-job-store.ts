@@ -5,7 +5,17 @@ import { SERVICE_DEFAULTS } from "../server-options.js";
 import { ExpiryQueue } from "./expiry-queue.js";
 import { type IndexedJob, JobIndexes } from "./job-indexes.js";
 import { JobListeners } from "./job-listeners.js";
-import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
+import type {
+  CreateResult,
+  FinishResult,
+  JobChange,
+  JobListener,
+  JobStore,
+  ListPage,
+  ListQuery,
+  Outcome,
+  StoredJob,
+} from "./job-store.js";
 import { endedJob } from "./job-store.js";
 
 export interface MemoryJobStoreOptions {
@@ -136,6 +146,23 @@ class InMemoryJobStore implements MemoryJobStore {
     this.endedQueue.push(ended, this.options.retentionMs > 0 ? now + this.options.retentionMs : Number.POSITIVE_INFINITY);
     this.trim();
     this.schedule();
+    this.listeners.tell(job);
+    return Promise.resolve({ job, changed: true });
+  }
+
+  update(id: string, change: JobChange): Promise<FinishResult | undefined> {
+    this.expire();
+    const entry = this.entries.get(id);
+    if (entry === undefined) {
+      return Promise.resolve(undefined);
+    }
+    const job = entry.job.state === JobState.PENDING ? change(entry.job) : undefined;
+    if (job === undefined) {
+      return Promise.resolve({ job: entry.job, changed: false });
+    }
+    const changed: IndexedJob = { job, owner: entry.owner, position: entry.position };
+    this.entries.set(id, changed);
+    this.indexes.replace(entry, changed);
     this.listeners.tell(job);
     return Promise.resolve({ job, changed: true });
   }

@@ -2,9 +2,12 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import { Redis, type RedisOptions } from "ioredis";
 import type { Clock } from "../clock.js";
 import { createRateLimits } from "../policy/rate-limits.js";
+import { createBullmqWorkQueue } from "../queues/bullmq-work-queue.js";
+import type { WorkQueueEvents } from "../queues/work-queue.js";
 import type { ServiceSettings } from "../server-options.js";
+import { settleWithin } from "../settle-within.js";
 import { createBullmqJobRunner } from "./bullmq-job-runner.js";
-import { type BackendAvailability, type JobBackend, settleWithin } from "./job-backend.js";
+import type { BackendAvailability, JobBackend } from "./job-backend.js";
 import { createRedisJobStore } from "./redis-job-store.js";
 
 export interface RedisBackendOptions {
@@ -17,6 +20,8 @@ export interface RedisBackendOptions {
   onError: (error: unknown, jobId?: string) => void;
   /** Told of each call a rate limit refuses. */
   onRateLimited?: (limit: string) => void;
+  /** What the work queue tells (its failures are filtered like onError's). @default lease expiries ignored */
+  workEvents?: WorkQueueEvents;
 }
 
 /**
@@ -57,8 +62,9 @@ const waitForRedis: RedisOptions = {
 /**
  * Jobs, idempotency keys and rate-limit counters in Redis, and processing on a BullMQ queue in
  * the same Redis: any number of instances with the same prefix serve the same jobs. Connections
- * per instance: one for commands, one subscriber, one for the worker and BullMQ's blocking one;
- * never one per waiter.
+ * per instance: one for commands, one subscriber, one for the workers and BullMQ's blocking one
+ * per queue (the simulated jobs' and each kind's that this instance's workers claim); never one
+ * per waiter or per worker.
  *
  * While Redis is away, calls fail fast with UNAVAILABLE (the command connection queues nothing),
  * `availability` says so, and every connection reconnects by itself; errors that only say
@@ -93,10 +99,22 @@ export function createRedisBackend(options: RedisBackendOptions): JobBackend {
     closeStepMs: CLOSE_STEP_MS,
     onError,
   });
+  const work = createBullmqWorkQueue({
+    clock,
+    connection: workerConnection,
+    queueConnection: commands,
+    prefix: `${prefix}queue`,
+    defaultLeaseMs: settings.defaultLeaseMs,
+    leaseCheckMs: settings.leaseCheckMs,
+    closeStepMs: CLOSE_STEP_MS,
+    onLeaseExpired: options.workEvents?.onLeaseExpired ?? (() => undefined),
+    onError,
+  });
   let closing: Promise<void> | undefined;
   return {
     store,
     runner,
+    work,
     limits: createRateLimits({ ...settings, redis: { client: commands, prefix }, onLimited: onRateLimited }),
     availability,
     close() {
@@ -104,6 +122,7 @@ export function createRedisBackend(options: RedisBackendOptions): JobBackend {
         // Our own quitting is not Redis going away.
         availability.stop();
         await runner.close();
+        await work.close();
         await store.close();
         await Promise.all([release(commands), release(workerConnection)]);
       })();

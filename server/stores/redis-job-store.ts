@@ -3,7 +3,17 @@ import { Code, ConnectError } from "@connectrpc/connect";
 import type { Redis } from "ioredis";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobListeners } from "./job-listeners.js";
-import type { CreateResult, FinishResult, JobListener, JobStore, ListPage, ListQuery, Outcome, StoredJob } from "./job-store.js";
+import type {
+  CreateResult,
+  FinishResult,
+  JobChange,
+  JobListener,
+  JobStore,
+  ListPage,
+  ListQuery,
+  Outcome,
+  StoredJob,
+} from "./job-store.js";
 import { endedJob } from "./job-store.js";
 
 export interface RedisJobStoreOptions {
@@ -65,9 +75,21 @@ redis.call("PUBLISH", ARGV[6], ARGV[5])
 return 1
 `;
 
+// Changes a pending job if its version is still the one read (compare-and-set) and publishes it.
+// KEYS: job. ARGV: expected version, data, new version, id, channel.
+const updateScript = `
+local version = redis.call("HGET", KEYS[1], "version")
+if not version then return -1 end
+if version ~= ARGV[1] then return 0 end
+redis.call("HSET", KEYS[1], "data", ARGV[2], "version", ARGV[3])
+redis.call("PUBLISH", ARGV[5], ARGV[4])
+return 1
+`;
+
 type ScriptedRedis = Redis & {
   createJob(...args: (string | Buffer)[]): Promise<[number, string]>;
   finishJob(...args: (string | Buffer)[]): Promise<number>;
+  updateJob(...args: (string | Buffer)[]): Promise<number>;
 };
 
 /**
@@ -113,6 +135,7 @@ class RedisJobStore implements JobStore {
     this.redis = options.redis as ScriptedRedis;
     this.redis.defineCommand("createJob", { numberOfKeys: 6, lua: createScript });
     this.redis.defineCommand("finishJob", { numberOfKeys: 4, lua: finishScript });
+    this.redis.defineCommand("updateJob", { numberOfKeys: 1, lua: updateScript });
     this.channel = `${options.prefix}changes`;
     // Subscribed on each "ready" by subscribeAndReread, not by ioredis's own resubscription,
     // so that the re-read comes after the subscription is in place.
@@ -185,6 +208,37 @@ class RedisJobStore implements JobStore {
           id,
           this.channel,
           JobState[outcome.state],
+        ),
+      );
+      if (result === 1) {
+        return { job, changed: true };
+      }
+      if (result === -1) {
+        return undefined;
+      }
+      // Changed by someone else since our read: read again and decide anew.
+    }
+  }
+
+  async update(id: string, change: JobChange): Promise<FinishResult | undefined> {
+    for (;;) {
+      const stored = await this.get(id);
+      if (stored === undefined) {
+        return undefined;
+      }
+      const current = stored.job;
+      const job = current.state === JobState.PENDING ? change(current) : undefined;
+      if (job === undefined) {
+        return { job: current, changed: false };
+      }
+      const result = await this.guard(
+        this.redis.updateJob(
+          this.jobKey(id),
+          String(current.version),
+          Buffer.from(toBinary(JobSchema, job)),
+          String(job.version),
+          id,
+          this.channel,
         ),
       );
       if (result === 1) {

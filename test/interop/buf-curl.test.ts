@@ -82,10 +82,39 @@ describe("interop: buf curl through reflection", () => {
     await server.close();
   });
 
-  it("lists JobService and Health with no schema given", async () => {
+  it("lists JobService, WorkerService and Health with no schema given", async () => {
     const result = await bufCurl(["--protocol", "grpc", "--http2-prior-knowledge", "--list-services", server.url]);
     expect(result.stderr).toBe("");
-    expect(result.stdout.split("\n")).toEqual(expect.arrayContaining(["jobs.v1.JobService", "grpc.health.v1.Health"]));
+    expect(result.stdout.split("\n")).toEqual(
+      expect.arrayContaining(["jobs.v1.JobService", "jobs.v1.WorkerService", "grpc.health.v1.Health"]),
+    );
+  });
+
+  it("works a job of a kind through WorkerService by reflection alone: claim, then complete with a JSON result", async () => {
+    const flags = protocols[0]![1];
+    const created = await bufCurl([
+      ...flags,
+      "-d",
+      '{"kind":"buf-curl","input":[1,2]}',
+      `${server.url}/jobs.v1.JobService/CreateJob`,
+    ]);
+    const job = messages(created.stdout)[0]!.job as { id: string };
+    const claimed = await bufCurl([
+      ...flags,
+      "-d",
+      '{"kinds":["buf-curl"],"wait":"5s"}',
+      `${server.url}/jobs.v1.WorkerService/ClaimJob`,
+    ]);
+    const claim = messages(claimed.stdout)[0] as { job: { id: string; input: unknown }; leaseToken: string };
+    expect(claim.job).toMatchObject({ id: job.id, input: [1, 2] });
+    const completed = await bufCurl([
+      ...flags,
+      "-d",
+      JSON.stringify({ jobId: job.id, leaseToken: claim.leaseToken, result: { sum: 3 } }),
+      `${server.url}/jobs.v1.WorkerService/CompleteJob`,
+    ]);
+    expect(completed.code).toBe(0);
+    expect(messages(completed.stdout)[0]!.job).toMatchObject({ state: "JOB_STATE_COMPLETED", result: { sum: 3 } });
   });
 
   for (const [name, flags] of protocols) {

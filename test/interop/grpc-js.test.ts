@@ -94,3 +94,67 @@ describe("interop: @grpc/grpc-js", () => {
     expect((unknown as grpc.ServiceError).code).toBe(grpc.status.NOT_FOUND);
   });
 });
+
+interface WorkerServiceClient extends grpc.Client {
+  claimJob(request: object, options: grpc.CallOptions, callback: Callback<{ job: WorkJobJson | null; leaseToken: string }>): void;
+  heartbeat(request: object, callback: Callback<{ cancelRequested: boolean }>): void;
+  completeJob(request: object, callback: Callback<{ job: WorkJobJson }>): void;
+}
+interface WorkJobJson extends JobJson {
+  kind: string;
+  attempt: number;
+  input: unknown;
+  result: unknown;
+}
+
+describe("interop: a worker on @grpc/grpc-js stubs of worker_service.proto", () => {
+  let server: RunningServer;
+  let worker: WorkerServiceClient;
+  let jobs: JobServiceClient;
+  beforeAll(async () => {
+    server = await startServer();
+    const definition = protoLoader.loadSync("jobs/v1/worker_service.proto", {
+      includeDirs: ["proto"],
+      longs: String,
+      enums: String,
+      defaults: true,
+    });
+    const v1 = (grpc.loadPackageDefinition(definition).jobs as { v1: { WorkerService: grpc.ServiceClientConstructor } }).v1;
+    const address = new URL(server.url).host;
+    worker = new v1.WorkerService(address, grpc.credentials.createInsecure()) as unknown as WorkerServiceClient;
+    jobs = loadClient(address);
+  });
+  afterAll(async () => {
+    worker.close();
+    jobs.close();
+    await server.close();
+  });
+
+  it("claims a job in a held call, reports progress, and completes it with a JSON result", async () => {
+    const claiming = call<{ job: WorkJobJson | null; leaseToken: string }>((cb) =>
+      worker.claimJob({ kinds: ["grpc-js"], wait: { seconds: 20 } }, { deadline: Date.now() + 10_000 }, cb),
+    );
+    const { job } = await call<{ job: JobJson }>((cb) =>
+      jobs.createJob({ kind: "grpc-js", input: { structValue: { fields: { n: { numberValue: 7 } } } } }, cb),
+    );
+    const claim = await claiming;
+    expect(claim.job).toMatchObject({ id: job.id, kind: "grpc-js", attempt: 1 });
+    const beat = await call<{ cancelRequested: boolean }>((cb) =>
+      worker.heartbeat({ jobId: job.id, leaseToken: claim.leaseToken, progress: { fraction: 0.5, message: "half" } }, cb),
+    );
+    expect(beat.cancelRequested).toBe(false);
+    const done = await call<{ job: WorkJobJson }>((cb) =>
+      worker.completeJob({ jobId: job.id, leaseToken: claim.leaseToken, result: { stringValue: "seven" } }, cb),
+    );
+    expect(done.job.state).toBe("JOB_STATE_COMPLETED");
+    expect(done.job.result).toMatchObject({ stringValue: "seven" });
+  });
+
+  it("answers a claim without a job, before a short deadline, when none comes", async () => {
+    const claim = await call<{ job: WorkJobJson | null; leaseToken: string }>((cb) =>
+      worker.claimJob({ kinds: ["grpc-js-idle"], wait: { seconds: 20 } }, { deadline: Date.now() + 1_000 }, cb),
+    );
+    expect(claim.job).toBeNull();
+    expect(claim.leaseToken).toBe("");
+  });
+});

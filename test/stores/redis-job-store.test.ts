@@ -33,6 +33,7 @@ describeJobStoreContract(
       create: (job, owner) => store.create(job, owner),
       get: (id) => store.get(id),
       finish: (id, outcome) => store.finish(id, outcome),
+      update: (id, change) => store.update(id, change),
       list: (query) => store.list(query),
       subscribe: (id, listener) => store.subscribe(id, listener),
       counts: () => store.counts(),

@@ -17,6 +17,7 @@ import { spawnServer } from "../support/spawn-server.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
 import { type SwitchableProxy, startSwitchableProxy } from "../support/switchable-proxy.js";
 import { waitUntil } from "../support/wait-until.js";
+import { workerClient } from "../support/work-contract.js";
 
 // Redis going away and coming back: calls fail fast with UNAVAILABLE and say nothing of the
 // driver, health follows, the log says so once per change, closing never hangs, and held waits
@@ -101,6 +102,9 @@ describe("a server whose Redis cannot be reached", () => {
         client.getStatus({ jobId: newJobId(), wait: { seconds: 10n }, knownVersion: 1n }),
         client.listJobs({}),
         client.cancelJob({ jobId: newJobId() }),
+        client.createJob({ kind: "outage" }),
+        workerClient(server.url).claimJob({ kinds: ["outage"], wait: { seconds: 10n } }),
+        workerClient(server.url).heartbeat({ jobId: newJobId(), leaseToken: "token" }),
       ];
       for (const outcome of await Promise.all(calls.map(codeAndMessage))) {
         expect(outcome.code).toBe(Code.Unavailable);
@@ -182,6 +186,10 @@ describe.skipIf(redisUrl === undefined)("a server whose Redis goes away and come
     await untilHealth(health, ServingStatus.SERVING);
     const { job } = await client.createJob({ processingDuration: { seconds: 1n }, requestId: randomUUID() });
     expect(job?.state).toBe(JobState.PENDING);
+    // The workers' queues are back too: a job of a kind is claimed.
+    const work = (await client.createJob({ kind: "after-outage" })).job;
+    const claim = await workerClient(server.url).claimJob({ kinds: ["after-outage"], wait: { seconds: 10n } });
+    expect(claim.job?.id).toBe(work?.id);
     expect(availabilityLines(log.entries())).toEqual([
       "job backend available",
       "job backend unavailable: calls fail with UNAVAILABLE until it is back",

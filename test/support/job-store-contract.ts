@@ -4,7 +4,7 @@ import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { newJobId } from "../../server/service/job-id.js";
-import type { JobStore } from "../../server/stores/job-store.js";
+import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { waitUntil } from "./wait-until.js";
 
 /** A new PENDING job as the service would make it. */
@@ -83,6 +83,27 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect(again?.job.state).toBe(JobState.ERROR);
       unsubscribe();
       expect(await store.finish(newJobId(), { state: JobState.COMPLETED, at: Date.now() })).toBeUndefined();
+    });
+
+    it("updates a pending job compare-and-set, telling its subscribers, and leaves ended jobs alone", async () => {
+      const job = draftJob({ kind: "demo" });
+      await store.create(job, owner);
+      const seen: Job[] = [];
+      const unsubscribe = store.subscribe(job.id, (update) => seen.push(update));
+      const at = Date.now();
+      // Two racing updates that each add one to the attempt: both land, one after the other.
+      const bump = (current: Job): Job => changedJob(current, { attempt: current.attempt + 1 }, at);
+      const [one, two] = await Promise.all([store.update(job.id, bump), store.update(job.id, bump)]);
+      expect([one?.changed, two?.changed]).toEqual([true, true]);
+      const stored = (await store.get(job.id))?.job;
+      expect(stored).toMatchObject({ state: JobState.PENDING, attempt: 2, version: 3n, kind: "demo" });
+      await waitUntil(() => seen.some((update) => update.version === 3n), { what: "the subscriber to be told" });
+      expect(await store.update(job.id, () => undefined)).toEqual({ job: stored, changed: false });
+      await store.finish(job.id, { state: JobState.CANCELLED, at });
+      const after = await store.update(job.id, bump);
+      expect(after).toMatchObject({ changed: false, job: { state: JobState.CANCELLED, attempt: 2 } });
+      expect(await store.update(newJobId(), bump)).toBeUndefined();
+      unsubscribe();
     });
 
     it("lets exactly one of two racing finishes win", async () => {

@@ -219,9 +219,9 @@ const behaviours: Behaviour[] = [
     exchange: (call) => call.both(text(`{"jobId":42}`)),
   },
   {
-    name: "refuses a 200 KB request, over maxBodyBytes, with RESOURCE_EXHAUSTED",
+    name: "refuses a 300 KB request, over maxBodyBytes, with RESOURCE_EXHAUSTED",
     code: Code.ResourceExhausted,
-    exchange: (call) => call.both(call.encode({ jobId: "x".repeat(200_000) })),
+    exchange: (call) => call.both(call.encode({ jobId: "x".repeat(300_000) })),
   },
   {
     name: "refuses a malformed message (bad JSON, bad protobuf, bad protobuf in a gRPC frame)",

@@ -173,7 +173,7 @@ export type Progress = Message<"jobs.v1.Progress"> & {
   fraction: number;
 
   /**
-   * What the worker is doing now, for people: at most 256 characters.
+   * What the worker is doing now, for people: at most 256 characters (longer ones are cut).
    *
    * @generated from field: string message = 2;
    */

@@ -49,7 +49,7 @@ export type CreateJobRequest = Message<"jobs.v1.CreateJobRequest"> & {
 
   /**
    * Makes the job real work of this kind, done by a worker that claims it (WorkerService): 1 to
-   * 64 characters of letters, digits and `.`, `_`, `-`, `:` and `/`. Empty: a simulated job.
+   * 64 characters of letters, digits and `.`, `_`, `-` and `/`. Empty: a simulated job.
    *
    * @generated from field: string kind = 4;
    */

@@ -1,0 +1,296 @@
+import { create } from "@bufbuild/protobuf";
+import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
+import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { type Job, JobState } from "../../gen/jobs/v1/job_pb.js";
+import {
+  ClaimJobResponseSchema,
+  CompleteJobResponseSchema,
+  FailJobResponseSchema,
+  HeartbeatResponseSchema,
+  type WorkerService,
+} from "../../gen/jobs/v1/worker_service_pb.js";
+import type { Clock } from "../clock.js";
+import { retryLaterError } from "../policy/retry-later-error.js";
+import { leaseMsOf } from "../queues/lease-token.js";
+import { staleLease } from "../queues/stale-lease.js";
+import type { Lease, WorkQueue } from "../queues/work-queue.js";
+import { callerOf } from "../service/caller.js";
+import type { HeldWaits } from "../service/held-waits.js";
+import { holdTimeMs } from "../service/hold-time.js";
+import { readDuration, readJobId } from "../service/request-fields.js";
+import {
+  readErrorMessage,
+  readKinds,
+  readLeaseMs,
+  readLeaseToken,
+  readPayload,
+  readProgress,
+  readWorkerId,
+} from "../service/work-fields.js";
+import { changedJob, type JobStore } from "../stores/job-store.js";
+import type { ProgressCoalescer } from "./progress-coalescer.js";
+
+/** When a caller who holds too many waits may try again. */
+const FULL_RETRY_DELAY_MS = 1_000;
+
+export interface WorkerServiceOptions {
+  store: JobStore;
+  queue: WorkQueue;
+  clock: Clock;
+  /** Held claims count with long waits and watches: the same caps, released when the server closes. */
+  heldWaits: HeldWaits;
+  progress: ProgressCoalescer;
+  /** The longest a claim is held, in ms (MAX_WAIT). */
+  maxWaitMs: number;
+  defaultLeaseMs: number;
+  maxLeaseMs: number;
+  /** The largest result, as JSON, in bytes. */
+  maxPayloadBytes: number;
+  /** Told of each job handed to a worker, with the time from its creation for a first attempt. */
+  onClaimed?: (job: Job, sinceCreateMs: number | undefined) => void;
+  /** Told of each attempt failed with retryable set and queued again. */
+  onRetried?: (job: Job) => void;
+  /** Told of failures no caller sees. */
+  onError: (error: unknown, jobId?: string) => void;
+  /**
+   * Whether the backend (Redis) is reachable now: a claim, which waits in this process, fails
+   * fast with UNAVAILABLE while it is not, as every call that reads the store does. @default always
+   */
+  available?: () => boolean;
+}
+
+export interface WorkerServiceParts {
+  /** The WorkerService handlers, for a Connect router. */
+  impl: ServiceImpl<typeof WorkerService>;
+  /**
+   * What the queue's lease expiry calls: a job whose lease ran out on its last attempt ends in
+   * ERROR; others wait in the queue for their next attempt.
+   */
+  leaseExpired(jobId: string): Promise<void>;
+  /** How many claims are held now, waiting for a job. */
+  heldClaims(): number;
+}
+
+/** The WorkerService handlers over a store (the truth of each job) and a work queue (who holds it). */
+export function createWorkerService(options: WorkerServiceOptions): WorkerServiceParts {
+  const { store, queue, clock, heldWaits, progress, maxWaitMs, defaultLeaseMs, maxLeaseMs, maxPayloadBytes, onError } = options;
+  let held = 0;
+
+  /** The job with this id, else NOT_FOUND. Workers see jobs of every owner. */
+  async function readJob(jobId: string): Promise<Job> {
+    const stored = await store.get(jobId);
+    if (stored === undefined) {
+      throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+    }
+    return stored.job;
+  }
+
+  /** Lets go of a lease whose job has ended; a token that is not the lease changes nothing. */
+  async function letGo(job: Job, token: string): Promise<boolean> {
+    try {
+      await queue.release(job, token);
+      return true;
+    } catch (error) {
+      if (!(error instanceof ConnectError && error.code === Code.FailedPrecondition)) {
+        onError(error, job.id);
+      }
+      return false;
+    }
+  }
+
+  /**
+   * The pending job a call with `token` is about, its lease checked (and moved on, as any call
+   * from its worker shows it alive). An ended job is FAILED_PRECONDITION, and its lease let go.
+   */
+  async function heldJob(jobId: string, token: string): Promise<Job> {
+    const job = await readJob(jobId);
+    if (job.state !== JobState.PENDING) {
+      await letGo(job, token);
+      throw new ConnectError(`job ${jobId} has ended (${JobState[job.state]}): its lease is over`, Code.FailedPrecondition);
+    }
+    if (job.kind === "") {
+      throw staleLease(jobId);
+    }
+    await queue.extend(job, token, leaseMsOf(token) ?? defaultLeaseMs);
+    return job;
+  }
+
+  /** Ends a job whose attempts have run out, and takes it out of the queue. */
+  async function endOutOfAttempts(job: Job, why: string): Promise<void> {
+    const ended = await store.finish(job.id, {
+      state: JobState.ERROR,
+      errorMessage: `${why} on attempt ${job.attempt} of ${job.maxAttempts}: no attempts left`,
+      at: clock.now(),
+    });
+    if (ended?.changed === true) {
+      progress.forget(job.id);
+    }
+  }
+
+  /**
+   * Starts the next attempt of a leased job: its attempt and start_time set in the record. A job
+   * that ended meanwhile (a cancel), or whose attempts are used up, is let go: undefined.
+   */
+  async function startAttempt(lease: Lease): Promise<Job | undefined> {
+    const ref = { id: lease.jobId, kind: lease.kind };
+    const stored = await store.get(lease.jobId);
+    if (stored === undefined || stored.job.state !== JobState.PENDING) {
+      await letGo(stored?.job ?? (ref as Job), lease.token);
+      return undefined;
+    }
+    if (stored.job.attempt >= stored.job.maxAttempts) {
+      // Its last lease ran out before anyone ended it.
+      await endOutOfAttempts(stored.job, "the lease ran out");
+      await letGo(stored.job, lease.token);
+      return undefined;
+    }
+    const now = clock.now();
+    const started = await store.update(lease.jobId, (job) =>
+      changedJob(job, { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined }, now),
+    );
+    if (started?.changed !== true) {
+      await letGo(stored.job, lease.token);
+      return undefined;
+    }
+    const job = started.job;
+    const sinceCreateMs = job.attempt === 1 && job.createTime !== undefined ? now - timestampMs(job.createTime) : undefined;
+    options.onClaimed?.(job, sinceCreateMs);
+    return job;
+  }
+
+  /** Claims until a job is started or the claim ends: held while the wait, the caller and the server last. */
+  async function claim(kinds: string[], leaseMs: number, holdMs: number, ctx: HandlerContext) {
+    const caller = callerOf(ctx);
+    const hold = holdMs > 0 && !heldWaits.isClosed;
+    if (hold && heldWaits.isFull(caller)) {
+      throw retryLaterError("too many long waits, watches and claims held at once for this caller", FULL_RETRY_DELAY_MS);
+    }
+    const ended = new AbortController();
+    const end = (): void => ended.abort();
+    const timer = hold ? setTimeout(end, holdMs) : undefined;
+    const unhold = hold ? heldWaits.hold(caller, end) : undefined;
+    ctx.signal.addEventListener("abort", end, { once: true });
+    held++;
+    try {
+      while (!ended.signal.aborted) {
+        const lease = await queue.claim({ kinds, leaseMs, hold, signal: ended.signal });
+        if (lease === undefined) {
+          break;
+        }
+        const job = await startAttempt(lease);
+        if (job !== undefined) {
+          return create(ClaimJobResponseSchema, {
+            job,
+            leaseToken: lease.token,
+            leaseExpireTime: timestampFromMs(lease.expiresAt),
+          });
+        }
+        if (!hold) {
+          break;
+        }
+      }
+      return create(ClaimJobResponseSchema, {});
+    } finally {
+      held--;
+      clearTimeout(timer);
+      unhold?.();
+      ctx.signal.removeEventListener("abort", end);
+    }
+  }
+
+  const impl: ServiceImpl<typeof WorkerService> = {
+    async claimJob(req, ctx) {
+      const kinds = readKinds(req.kinds);
+      const waitMs = readDuration(req.wait, "wait") ?? 0;
+      const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
+      readWorkerId(req.workerId);
+      if (options.available?.() === false) {
+        throw new ConnectError("the work queue is unavailable", Code.Unavailable);
+      }
+      const holdMs = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, ctx.timeoutMs()) : 0;
+      return claim(kinds, leaseMs, holdMs, ctx);
+    },
+
+    async heartbeat(req) {
+      const jobId = readJobId(req.jobId);
+      const token = readLeaseToken(req.leaseToken);
+      const report = req.progress === undefined ? undefined : readProgress(req.progress);
+      const job = await readJob(jobId);
+      if (job.state === JobState.CANCELLED && (await letGo(job, token))) {
+        // Told once, to the worker that held it; later calls with the token find no lease.
+        progress.forget(jobId);
+        return create(HeartbeatResponseSchema, { cancelRequested: true });
+      }
+      if (job.state !== JobState.PENDING || job.kind === "") {
+        throw staleLease(jobId);
+      }
+      const leaseMs =
+        req.leaseDuration === undefined || readDuration(req.leaseDuration, "lease_duration") === 0
+          ? (leaseMsOf(token) ?? defaultLeaseMs)
+          : readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
+      const expiresAt = await queue.extend(job, token, leaseMs);
+      if (report !== undefined) {
+        progress.report(jobId, report);
+      }
+      return create(HeartbeatResponseSchema, { leaseExpireTime: timestampFromMs(expiresAt) });
+    },
+
+    async completeJob(req) {
+      const jobId = readJobId(req.jobId);
+      const token = readLeaseToken(req.leaseToken);
+      const result = readPayload(req.result, "result", maxPayloadBytes);
+      const job = await heldJob(jobId, token);
+      progress.forget(jobId);
+      // The record first: a lease lost between the check and here leaves a job that whoever
+      // claims it next finds ended, and lets go.
+      const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() });
+      if (ended?.changed !== true) {
+        throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
+      }
+      await letGo(job, token);
+      return create(CompleteJobResponseSchema, { job: ended.job });
+    },
+
+    async failJob(req) {
+      const jobId = readJobId(req.jobId);
+      const token = readLeaseToken(req.leaseToken);
+      const message = readErrorMessage(req.errorMessage);
+      const job = await heldJob(jobId, token);
+      progress.forget(jobId);
+      if (req.retryable && job.attempt < job.maxAttempts) {
+        if (await queue.retry(job, token, message)) {
+          options.onRetried?.(job);
+          return create(FailJobResponseSchema, { job: await readJob(jobId) });
+        }
+      }
+      const errorMessage = req.retryable
+        ? `${message} (attempt ${job.attempt} of ${job.maxAttempts}: no attempts left)`
+        : message;
+      const ended = await store.finish(jobId, { state: JobState.ERROR, errorMessage, at: clock.now() });
+      if (ended?.changed !== true) {
+        throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
+      }
+      await letGo(job, token);
+      return create(FailJobResponseSchema, { job: ended.job });
+    },
+  };
+
+  return {
+    impl,
+    heldClaims: () => held,
+    async leaseExpired(jobId) {
+      const stored = await store.get(jobId);
+      if (stored === undefined) {
+        return;
+      }
+      const job = stored.job;
+      progress.forget(jobId);
+      if (job.state !== JobState.PENDING) {
+        await queue.remove(job);
+      } else if (job.attempt >= job.maxAttempts) {
+        await endOutOfAttempts(job, "the lease ran out (the worker stopped sending heartbeats)");
+        await queue.remove(job);
+      }
+    },
+  };
+}

@@ -1,0 +1,3 @@
+import { describeWorkContract } from "../support/work-contract.js";
+
+describeWorkContract("memory", () => ({}));
