@@ -1,9 +1,17 @@
-// The page's script: a form to start jobs, and a table of jobs each watched live with the client
-// library (awaitCompletion, LONG mode). Bundled by web/build-page.ts; the server sends it as is.
+// The page's script: a form to start jobs (simulated, or of a kind for a worker), and a table of
+// jobs, a page at a time, each watched live with the client library (awaitCompletion, LONG mode).
+// Bundled by web/build-page.ts; the server sends it as is.
 import { timestampMs } from "@bufbuild/protobuf/wkt";
+import { createClient } from "@connectrpc/connect";
+import { createConnectTransport } from "@connectrpc/connect-web";
 import { isTerminal, type Job, JobClient, JobState, type Logger, POLLING_MODES } from "../client/index.js";
-import { describeError, type ErrorText } from "./describe-error.js";
+import { JobService } from "../gen/jobs/v1/job_service_pb.js";
+import { AlertBox } from "./alert-box.js";
+import { ApiKey, apiKeyProblem } from "./api-key.js";
+import { CreateForm, type NewJob } from "./create-form.js";
+import { API_KEY_FIELD_ID, describeError } from "./describe-error.js";
 import { stateName } from "./format.js";
+import { JobPager } from "./job-pager.js";
 import { JobTable } from "./job-table.js";
 import { pageApi } from "./page-api.js";
 import { WatchPool } from "./watch-pool.js";
@@ -14,7 +22,7 @@ window.jobs = pageApi;
 const MAX_WATCHES = 4;
 /** How often the countdowns are redrawn, in ms. */
 const TICK_MS = 250;
-/** The jobs listed on load, newest first. */
+/** The jobs in a page of the list, newest first. */
 const PAGE_SIZE = 50;
 
 // The client retries quietly; its warnings say why, in the browser's console.
@@ -22,19 +30,38 @@ const logger: Logger = {
   warn: (fields, message) => console.warn(message, fields),
   error: (fields, message) => console.error(message, fields),
 };
-const client = new JobClient({ baseUrl: location.origin, logger });
+const apiKey = new ApiKey();
+// One transport for every call, so the key goes with each of them, watches included.
+const transport = createConnectTransport({ baseUrl: location.origin, interceptors: [apiKey.interceptor] });
+const client = new JobClient({ transport, logger });
+// JobClient creates simulated jobs only: jobs of a kind go through the generated client.
+const rpc = createClient(JobService, transport);
 
-const form = byId("create-form", HTMLFormElement);
-const durationInput = byId("duration", HTMLInputElement);
-const shouldErrorInput = byId("should-error", HTMLInputElement);
+const keyForm = byId("key-form", HTMLFormElement);
+const keyInput = byId(API_KEY_FIELD_ID, HTMLInputElement);
+const keyStatus = byId("key-status", HTMLSpanElement);
 const createButton = byId("create", HTMLButtonElement);
-const alertBox = byId("alert", HTMLDivElement);
-const alertText = byId("alert-text", HTMLParagraphElement);
-const refreshButton = byId("refresh", HTMLButtonElement);
 const listStatus = byId("list-status", HTMLParagraphElement);
 const jobsTable = byId("jobs", HTMLTableElement);
 const announcer = byId("announcer", HTMLDivElement);
 
+const form = new CreateForm({
+  form: byId("create-form", HTMLFormElement),
+  kind: byId("kind", HTMLInputElement),
+  simulated: byId("simulated-fields", HTMLFieldSetElement),
+  duration: byId("duration", HTMLInputElement),
+  shouldError: byId("should-error", HTMLInputElement),
+  ofKind: byId("kind-fields", HTMLFieldSetElement),
+  input: byId("input", HTMLTextAreaElement),
+  maxAttempts: byId("max-attempts", HTMLInputElement),
+  problem: byId("create-problem", HTMLParagraphElement),
+});
+const alertBox = new AlertBox({
+  box: byId("alert", HTMLDivElement),
+  text: byId("alert-text", HTMLParagraphElement),
+  fix: byId("alert-fix", HTMLButtonElement),
+  close: byId("alert-close", HTMLButtonElement),
+});
 const table = new JobTable({
   body: jobsTable.tBodies[0] ?? jobsTable.createTBody(),
   onCancel: (jobId) => void cancel(jobId),
@@ -47,12 +74,31 @@ const table = new JobTable({
   },
 });
 const pool = new WatchPool({ maxActive: MAX_WATCHES, watch: follow });
+const pager = new JobPager({
+  elements: {
+    refresh: byId("refresh", HTMLButtonElement),
+    pager: byId("pager", HTMLElement),
+    newer: byId("newer", HTMLButtonElement),
+    older: byId("older", HTMLButtonElement),
+    pageNumber: byId("page-number", HTMLSpanElement),
+    status: listStatus,
+  },
+  pageSize: PAGE_SIZE,
+  list: (request) => client.listJobs(request),
+  showPage: showOnly,
+  onError: (error) => alertBox.show(describeError(error)),
+});
 
 /** Follows one job to its end, showing every version; a failure shows on its row. */
 async function follow(jobId: string, signal: AbortSignal): Promise<void> {
+  // Once the pool has let go of the job (its row may be gone, with its page), nothing more is shown.
+  const showWhileWatched = (job: Job) => {
+    if (!signal.aborted) {
+      show(job);
+    }
+  };
   try {
-    const job = await client.awaitCompletion(jobId, { mode: POLLING_MODES.LONG, signal, onUpdate: show });
-    show(job);
+    showWhileWatched(await client.awaitCompletion(jobId, { mode: POLLING_MODES.LONG, signal, onUpdate: showWhileWatched }));
   } catch (error) {
     // The pool stopped this watch (to watch a job ending sooner): it is quietly queued again.
     if (!signal.aborted) {
@@ -63,6 +109,7 @@ async function follow(jobId: string, signal: AbortSignal): Promise<void> {
 
 function watch(job: Job): void {
   if (!isTerminal(job)) {
+    // A job of a kind has no estimate: it yields its watch to jobs that will end at a known time.
     const endsAt = job.estimatedCompletionTime === undefined ? Infinity : timestampMs(job.estimatedCompletionTime);
     pool.add({ jobId: job.id, endsAt });
   }
@@ -80,25 +127,42 @@ function show(job: Job): void {
   jobsTable.hidden = table.size === 0;
 }
 
+/** Shows these jobs only: the rows (and watches) of any others go. */
+function showOnly(jobs: Job[]): void {
+  pool.forget(...table.keepOnly(new Set(jobs.map((job) => job.id))));
+  for (const job of jobs) {
+    show(job);
+    watch(job);
+  }
+  jobsTable.hidden = table.size === 0;
+}
+
+function send(job: NewJob): Promise<Job | undefined> {
+  if (job.type === "simulated") {
+    return client.createJob({ processingDurationMs: job.processingDurationMs, shouldError: job.shouldError });
+  }
+  return rpc.createJob({ kind: job.kind, input: job.input, maxAttempts: job.maxAttempts }).then((reply) => reply.job);
+}
+
 async function create(): Promise<void> {
-  const seconds = durationInput.valueAsNumber;
-  if (!Number.isFinite(seconds) || seconds < 0) {
-    showAlert({ title: "Invalid duration", text: "Enter a number of seconds, 0 or more." });
-    durationInput.focus();
+  const newJob = form.read();
+  if (newJob === undefined) {
     return;
   }
   createButton.disabled = true;
   try {
-    const job = await client.createJob({
-      processingDurationMs: Math.round(seconds * 1000),
-      shouldError: shouldErrorInput.checked,
-    });
-    hideAlert();
-    show(job);
-    watch(job);
-    listStatus.textContent = "";
+    const job = await send(newJob);
+    alertBox.hide();
+    if (!pager.onFirstPage) {
+      // The new job is the newest: show the page it is on.
+      await pager.first();
+    } else if (job !== undefined) {
+      show(job);
+      watch(job);
+      listStatus.textContent = "";
+    }
   } catch (error) {
-    showAlert(describeError(error));
+    alertBox.show(describeError(error));
   } finally {
     createButton.disabled = false;
   }
@@ -115,34 +179,27 @@ async function cancel(jobId: string): Promise<void> {
   }
 }
 
-async function loadJobs(): Promise<void> {
-  refreshButton.disabled = true;
-  try {
-    const { jobs, nextPageToken } = await client.listJobs({ pageSize: PAGE_SIZE });
-    for (const job of jobs) {
-      show(job);
-      watch(job);
-    }
-    listStatus.textContent =
-      table.size === 0 ? "No jobs yet: create one above." : nextPageToken === "" ? "" : `Showing the newest ${PAGE_SIZE} jobs.`;
-  } catch (error) {
-    listStatus.textContent = "The jobs could not be loaded.";
-    showAlert(describeError(error));
-  } finally {
-    refreshButton.disabled = false;
+/** Uses the key typed in for every call from now on, and lists the jobs it may see. */
+function useKey(): void {
+  const key = keyInput.value.trim();
+  const problem = apiKeyProblem(key);
+  if (problem !== undefined) {
+    keyStatus.textContent = problem;
+    keyInput.setAttribute("aria-invalid", "true");
+    keyInput.focus();
+    return;
   }
+  apiKey.set(key);
+  keyInput.removeAttribute("aria-invalid");
+  keyStatus.textContent = keyText();
+  alertBox.hide();
+  // Each key sees only its own jobs: none of those shown stays.
+  showOnly([]);
+  void pager.first();
 }
 
-function showAlert(error: ErrorText): void {
-  const title = document.createElement("strong");
-  title.textContent = `${error.title}: `;
-  alertText.replaceChildren(title, error.text);
-  alertBox.hidden = false;
-}
-
-function hideAlert(): void {
-  alertBox.hidden = true;
-  alertText.replaceChildren();
+function keyText(): string {
+  return apiKey.value === "" ? "No key sent." : "Key in use, kept in this tab only.";
 }
 
 function byId<T extends HTMLElement>(id: string, type: new () => T): T {
@@ -153,11 +210,15 @@ function byId<T extends HTMLElement>(id: string, type: new () => T): T {
   return element;
 }
 
-form.addEventListener("submit", (event) => {
+byId("create-form", HTMLFormElement).addEventListener("submit", (event) => {
   event.preventDefault();
   void create();
 });
-refreshButton.addEventListener("click", () => void loadJobs());
-byId("alert-close", HTMLButtonElement).addEventListener("click", hideAlert);
+keyForm.addEventListener("submit", (event) => {
+  event.preventDefault();
+  useKey();
+});
+keyInput.value = apiKey.value;
+keyStatus.textContent = apiKey.value === "" ? "" : keyText();
 setInterval(() => table.tick(), TICK_MS);
-void loadJobs();
+void pager.load();

@@ -1,4 +1,4 @@
-import { JobState } from "../client/index.js";
+import { type Job, JobState } from "../client/index.js";
 
 /** The state's name as the proto spells it without its prefix: PENDING, COMPLETED, ERROR, CANCELLED. */
 export function stateName(state: JobState): string {
@@ -21,4 +21,23 @@ export function formatTimeLeft(ms: number): string {
 /** A job's processing duration: "0.5 s", "3 s", "2 min 30 s". */
 export function formatDuration(ms: number): string {
   return ms < 60_000 ? `${Number((ms / 1000).toFixed(1))} s` : formatTimeLeft(ms);
+}
+
+/** The job's kind, or "simulated" for a job the server runs itself. */
+export function kindName(job: Job): string {
+  return job.kind === "" ? "simulated" : job.kind;
+}
+
+/** Which attempt a worker is on: "attempt 2 of 3"; empty before any worker has claimed the job. */
+export function attemptText(job: Job): string {
+  if (job.attempt <= 0) {
+    return "";
+  }
+  return job.maxAttempts > 0 ? `attempt ${job.attempt} of ${job.maxAttempts}` : `attempt ${job.attempt}`;
+}
+
+/** A progress fraction as a whole percentage, kept within 0–100: "40%". */
+export function formatPercent(fraction: number): string {
+  const clamped = Number.isFinite(fraction) ? Math.min(1, Math.max(0, fraction)) : 0;
+  return `${Math.floor(clamped * 100)}%`;
 }

@@ -1,7 +1,8 @@
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { isTerminal, type Job, JobState } from "../client/index.js";
 import type { ErrorText } from "./describe-error.js";
-import { formatDuration, formatTimeLeft, stateName } from "./format.js";
+import { formatDuration, formatTimeLeft, kindName, stateName } from "./format.js";
+import { jobDetails } from "./job-details.js";
 
 export interface JobTableOptions {
   body: HTMLTableSectionElement;
@@ -41,12 +42,13 @@ export class JobTable {
     return this.#rows.get(jobId)?.job;
   }
 
-  /** Shows the job: adds its row in creation order, or updates it unless this version is older. */
+  /** Shows the job: adds its row in creation order, or updates it when this version is newer. */
   show(job: Job): void {
     let row = this.#rows.get(job.id);
     if (row === undefined) {
       row = this.#addRow(job);
-    } else if (job.version < row.job.version) {
+    } else if (job.version <= row.job.version) {
+      // Seen already: redrawing would only close a result the user has opened.
       return;
     }
     row.job = job;
@@ -74,6 +76,19 @@ export class JobTable {
     }
   }
 
+  /** Removes the rows of every job not in `jobIds` (another page was loaded); returns the ids removed. */
+  keepOnly(jobIds: ReadonlySet<string>): string[] {
+    const removed: string[] = [];
+    for (const [jobId, row] of this.#rows) {
+      if (!jobIds.has(jobId)) {
+        row.tr.remove();
+        this.#rows.delete(jobId);
+        removed.push(jobId);
+      }
+    }
+    return removed;
+  }
+
   /** Updates the countdowns of pending jobs. */
   tick(now = Date.now()): void {
     for (const row of this.#rows.values()) {
@@ -86,28 +101,30 @@ export class JobTable {
   #addRow(job: Job): Row {
     const tr = document.createElement("tr");
     tr.dataset.jobId = job.id;
-    const id = cell(tr);
     const code = document.createElement("code");
     code.textContent = shortId(job.id);
     code.title = job.id;
-    id.append(code);
+    cell(tr, "Job", "id").append(code);
+    const kind = cell(tr, "Kind", job.kind === "" ? "kind muted" : "kind");
+    kind.textContent = kindName(job);
     const state = document.createElement("span");
-    cell(tr).append(state);
-    const timeLeft = cell(tr, "num time-left");
-    cell(tr, "num").textContent = job.processingDuration === undefined ? "" : formatDuration(durationMs(job.processingDuration));
+    cell(tr, "State", "state").append(state);
+    const timeLeft = cell(tr, "Time left", "num time-left");
+    cell(tr, "Duration", "num duration").textContent =
+      job.processingDuration === undefined ? "–" : formatDuration(durationMs(job.processingDuration));
     const created = document.createElement("time");
     if (job.createTime !== undefined) {
       const at = new Date(timestampMs(job.createTime));
       created.dateTime = at.toISOString();
       created.textContent = at.toLocaleTimeString();
     }
-    cell(tr, "num").append(created);
-    const details = cell(tr, "details");
+    cell(tr, "Created", "num created").append(created);
+    const details = cell(tr, "Details", "details");
     // The buttons stay in place and are shown or hidden, so keyboard focus is not lost on updates.
     const label = shortId(job.id);
     const watchAgain = button("Watch again", `Watch job ${label} again`, () => this.#options.onWatchAgain(job.id));
     const cancel = button("Cancel", `Cancel job ${label}`, () => this.#options.onCancel(job.id));
-    cell(tr, "actions").append(watchAgain, cancel);
+    cell(tr, "Actions", "actions").append(watchAgain, cancel);
     const row: Row = { job, tr, state, timeLeft, details, cancel, watchAgain, problem: undefined, busy: false };
     this.#insert(row);
     this.#rows.set(job.id, row);
@@ -131,20 +148,7 @@ export class JobTable {
     row.state.className = `badge state-${name.toLowerCase()}`;
     row.state.textContent = name;
     setText(row.timeLeft, job.state === JobState.PENDING ? timeLeftText(job, now) : "–");
-
-    row.details.replaceChildren();
-    if (job.state === JobState.ERROR) {
-      row.details.append(span("job-error", job.errorMessage || "failed"));
-    } else if (job.state === JobState.PENDING && job.shouldError) {
-      row.details.append(span("muted", "will end in error"));
-    }
-    if (row.problem !== undefined) {
-      const problem = span("watch-problem", "");
-      const title = document.createElement("strong");
-      title.textContent = row.problem.title;
-      problem.append(title, row.problem.text);
-      row.details.append(problem);
-    }
+    row.details.replaceChildren(...jobDetails(job, row.problem));
 
     row.watchAgain.hidden = row.problem === undefined || isTerminal(job);
     row.cancel.hidden = job.state !== JobState.PENDING;
@@ -154,8 +158,9 @@ export class JobTable {
 }
 
 function timeLeftText(job: Job, now: number): string {
+  // A job of a kind ends when its worker says so: there is nothing to count down.
   if (job.estimatedCompletionTime === undefined) {
-    return "";
+    return "–";
   }
   const left = timestampMs(job.estimatedCompletionTime) - now;
   return left > 0 ? formatTimeLeft(left) : "finishing…";
@@ -169,17 +174,12 @@ function shortId(id: string): string {
   return id.slice(0, 8);
 }
 
-function cell(tr: HTMLTableRowElement, className = ""): HTMLTableCellElement {
+/** A cell; `label` names its column where the row is shown as a card (narrow screens, style.css). */
+function cell(tr: HTMLTableRowElement, label: string, className: string): HTMLTableCellElement {
   const td = tr.insertCell();
   td.className = className;
+  td.dataset.label = label;
   return td;
-}
-
-function span(className: string, text: string): HTMLSpanElement {
-  const element = document.createElement("span");
-  element.className = className;
-  element.textContent = text;
-  return element;
 }
 
 function setText(element: HTMLElement, text: string): void {

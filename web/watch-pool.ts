@@ -42,13 +42,20 @@ export class WatchPool {
     this.#schedule();
   }
 
-  /** Stops watching the job (for example once the page has learned its end by itself). */
-  forget(jobId: string): void {
-    this.#queued.delete(jobId);
-    const active = this.#active.get(jobId);
-    if (active !== undefined) {
-      this.#active.delete(jobId);
-      active.controller.abort(new Error(`no longer watching ${jobId}`));
+  /** Stops watching the jobs (once the page has learned their end by itself, or no longer shows them). */
+  forget(...jobIds: string[]): void {
+    let freed = false;
+    for (const jobId of jobIds) {
+      this.#queued.delete(jobId);
+      const active = this.#active.get(jobId);
+      if (active !== undefined) {
+        this.#active.delete(jobId);
+        active.controller.abort(new Error(`no longer watching ${jobId}`));
+        freed = true;
+      }
+    }
+    // Only once all are gone: a slot freed must not go to a job that is being forgotten too.
+    if (freed) {
       this.#schedule();
     }
   }
