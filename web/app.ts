@@ -2,10 +2,8 @@
 // jobs, a page at a time, each watched live with the client library (awaitCompletion, LONG mode).
 // Bundled by web/build-page.ts; the server sends it as is.
 import { timestampMs } from "@bufbuild/protobuf/wkt";
-import { createClient } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { isTerminal, type Job, JobClient, JobState, type Logger, POLLING_MODES } from "../client/index.js";
-import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { AlertBox } from "./alert-box.js";
 import { ApiKey, apiKeyProblem } from "./api-key.js";
 import { CreateForm, type NewJob } from "./create-form.js";
@@ -34,8 +32,6 @@ const apiKey = new ApiKey();
 // One transport for every call, so the key goes with each of them, watches included.
 const transport = createConnectTransport({ baseUrl: location.origin, interceptors: [apiKey.interceptor] });
 const client = new JobClient({ transport, logger });
-// JobClient creates simulated jobs only: jobs of a kind go through the generated client.
-const rpc = createClient(JobService, transport);
 
 const keyForm = byId("key-form", HTMLFormElement);
 const keyInput = byId(API_KEY_FIELD_ID, HTMLInputElement);
@@ -141,7 +137,7 @@ function send(job: NewJob): Promise<Job | undefined> {
   if (job.type === "simulated") {
     return client.createJob({ processingDurationMs: job.processingDurationMs, shouldError: job.shouldError });
   }
-  return rpc.createJob({ kind: job.kind, input: job.input, maxAttempts: job.maxAttempts }).then((reply) => reply.job);
+  return client.createJob({ kind: job.kind, input: job.input, maxAttempts: job.maxAttempts });
 }
 
 async function create(): Promise<void> {

@@ -1,15 +1,15 @@
 import { fromJson, type JsonValue } from "@bufbuild/protobuf";
-import { type Value, ValueSchema } from "@bufbuild/protobuf/wkt";
+import { ValueSchema } from "@bufbuild/protobuf/wkt";
 
-/** A kind as CreateJobRequest.kind takes it: 1 to 64 letters, digits and `.`, `_`, `-`, `:`, `/`. */
-const KIND_PATTERN = /^[A-Za-z0-9._\-:/]{1,64}$/;
+/** A kind as CreateJobRequest.kind takes it: 1 to 64 letters, digits and `.`, `_`, `-`, `/`. */
+const KIND_PATTERN = /^[A-Za-z0-9._\-/]{1,64}$/;
 /** CreateJobRequest.max_attempts: 1 to 100, or empty for the server's default (3). */
 const MAX_ATTEMPTS_LIMIT = 100;
 
 /** What the form asks for: a simulated job, run by the server, or a job of a kind, for a worker. */
 export type NewJob =
   | { type: "simulated"; processingDurationMs: number; shouldError: boolean }
-  | { type: "of-kind"; kind: string; input: Value | undefined; maxAttempts: number };
+  | { type: "of-kind"; kind: string; input: JsonValue | undefined; maxAttempts: number };
 
 export interface CreateFormFields {
   form: HTMLFormElement;
@@ -96,13 +96,16 @@ export class CreateForm {
   }
 }
 
-/** The input as a google.protobuf.Value (undefined when the field is empty), or why it is not JSON. */
-function parseJsonInput(text: string): Value | undefined | string {
+/** The input as a JSON value (undefined when the field is empty), or why it is not JSON. */
+function parseJsonInput(text: string): JsonValue | undefined | string {
   if (text.trim() === "") {
     return undefined;
   }
   try {
-    return fromJson(ValueSchema, JSON.parse(text) as JsonValue);
+    const value = JSON.parse(text) as JsonValue;
+    // What JSON.parse lets through but a JSON value cannot carry (1e999) is refused here too.
+    fromJson(ValueSchema, value);
+    return value;
   } catch (error) {
     // JSON.parse names the position; fromJson refuses what JSON.parse lets through (1e999).
     return error instanceof Error ? error.message : String(error);
