@@ -1,15 +1,4 @@
-import { Code } from "@connectrpc/connect";
-import { CommanderError } from "commander";
-import {
-  CallAbortedError,
-  DeadlineExceededError,
-  JOB_STATUS,
-  type Job,
-  JobClientError,
-  NetworkError,
-  RateLimitError,
-  ServerError,
-} from "../client/index.js";
+import type { CommanderError } from "commander";
 
 /** What the `jobs-cli` command's exit status means. Scripts branch on these; keep them stable. */
 export const EXIT_CODES = Object.freeze({
@@ -30,35 +19,7 @@ export const EXIT_CODES = Object.freeze({
 /** One of EXIT_CODES. */
 export type ExitCode = (typeof EXIT_CODES)[keyof typeof EXIT_CODES];
 
-const refusedCodes: ReadonlySet<Code> = new Set([Code.Unauthenticated, Code.PermissionDenied]);
-
-/** The exit status for a job the command showed: 1 when it ended in ERROR or CANCELLED, else 0. */
-export function exitCodeForJob(job: Job): ExitCode {
-  return job.state === JOB_STATUS.ERROR || job.state === JOB_STATUS.CANCELLED ? EXIT_CODES.JOB_FAILED : EXIT_CODES.OK;
-}
-
-/** The exit status for an error a command threw. */
-export function exitCodeForError(error: unknown): ExitCode {
-  if (error instanceof CommanderError) {
-    return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
-  }
-  if (error instanceof CallAbortedError) {
-    return EXIT_CODES.INTERRUPTED;
-  }
-  if (error instanceof DeadlineExceededError) {
-    return EXIT_CODES.TIMED_OUT;
-  }
-  if (error instanceof NetworkError || error instanceof RateLimitError || error instanceof ServerError) {
-    return EXIT_CODES.UNREACHABLE;
-  }
-  if (error instanceof JobClientError && error.code !== undefined && refusedCodes.has(error.code)) {
-    return EXIT_CODES.UNREACHABLE;
-  }
-  if (error instanceof JobClientError && error.code === Code.InvalidArgument) {
-    return EXIT_CODES.USAGE;
-  }
-  if (error instanceof RangeError) {
-    return EXIT_CODES.USAGE;
-  }
-  return EXIT_CODES.JOB_FAILED;
+/** The exit status for commander's own end: 0 after the help or the version, else 2 (a usage error). */
+export function exitCodeForCommander(error: CommanderError): ExitCode {
+  return error.exitCode === 0 ? EXIT_CODES.OK : EXIT_CODES.USAGE;
 }

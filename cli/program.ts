@@ -6,10 +6,9 @@ import { addListCommand } from "./commands/list.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addWaitCommand } from "./commands/wait.js";
 import { addWatchCommand } from "./commands/watch.js";
-import { type ExitCode, exitCodeForError } from "./exit-codes.js";
+import { type ExitCode, exitCodeForCommander } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
-import { errorLine } from "./output/error-line.js";
 import { packageVersion } from "./package-version.js";
 import { PROGRAM_NAME } from "./program-name.js";
 
@@ -32,6 +31,12 @@ Examples:
   ${PROGRAM_NAME} --json create --duration 2s --error
   ${PROGRAM_NAME} wait <id> --mode stream --timeout 1m
   ${PROGRAM_NAME} list --state pending`;
+
+// Startup time (issue 11): `--version` and `--help` must answer without loading the client
+// library (@bufbuild/protobuf, @connectrpc/*, gen/) or cli-progress, which cost most of the
+// CLI's start. So nothing imported here or by the command definitions loads them: each action
+// imports its work (actions/) when it runs, the error mapping below is imported on an error,
+// and the defaults and choices --help shows are written out, kept in step by their types.
 
 /**
  * The `jobs-cli` program: global options and one subcommand per JobService call. Commander's
@@ -69,11 +74,16 @@ export async function runCli(args: readonly string[], io: Omit<CliContext, "exit
     await program.parseAsync(protectJobIds(args, operands), { from: "user" });
     return context.exitCode;
   } catch (error) {
-    const code = exitCodeForError(error);
     // Commander has printed its own message (or the help) by the time it throws.
-    if (!(error instanceof CommanderError)) {
-      context.stderr.write(`${PROGRAM_NAME}: ${errorLine(error, { url: readGlobalOptions(program).url })}\n`);
+    if (error instanceof CommanderError) {
+      return exitCodeForCommander(error);
     }
-    return code;
+    // Any other error comes from an action, which has loaded the client library already.
+    const [{ exitCodeForError }, { errorLine }] = await Promise.all([
+      import("./exit-code-for-error.js"),
+      import("./output/error-line.js"),
+    ]);
+    context.stderr.write(`${PROGRAM_NAME}: ${errorLine(error, { url: readGlobalOptions(program).url })}\n`);
+    return exitCodeForError(error);
   }
 }

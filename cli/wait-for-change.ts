@@ -1,5 +1,5 @@
 import { isTerminal, type Job } from "../client/index.js";
-import type { Session } from "./cli-context.js";
+import type { Session } from "./session.js";
 
 /**
  * Long-waits up to `waitMs` for the job's next change after `job` (as read just now), showing

@@ -1,5 +1,5 @@
 import type { Job, PollingMode } from "../client/index.js";
-import type { Session } from "./cli-context.js";
+import type { Session } from "./session.js";
 
 export interface WaitForEndOptions {
   mode: PollingMode;

@@ -1,20 +1,8 @@
 import { type Command, Option } from "commander";
-import type { PollingMode } from "../../client/index.js";
+import type { CreateOptions } from "../actions/create.js";
 import { durationArgument } from "../arguments.js";
-import { type CliContext, openSession } from "../cli-context.js";
-import { EXIT_CODES } from "../exit-codes.js";
-import { reportJob } from "../output/report-job.js";
-import { waitForEnd } from "../wait-for-end.js";
+import type { CliContext } from "../cli-context.js";
 import { modeOption, timeoutOption } from "./wait-options.js";
-
-interface CreateOptions {
-  duration: number;
-  error: boolean;
-  requestId?: string;
-  wait: boolean;
-  mode: PollingMode;
-  timeout?: number;
-}
 
 /** `jobs-cli create --duration 5s [--error] [--request-id ID] [--wait [--mode M] [--timeout T]]` */
 export function addCreateCommand(program: Command, context: CliContext): Command {
@@ -34,22 +22,8 @@ export function addCreateCommand(program: Command, context: CliContext): Command
       .addOption(modeOption().implies({ wait: true }))
       .addOption(timeoutOption().implies({ wait: true }))
       .action(async (options: CreateOptions, command: Command) => {
-        const session = openSession(context, command);
-        const job = await session.client.createJob(
-          { processingDurationMs: options.duration, shouldError: options.error, requestId: options.requestId },
-          { signal: session.signal },
-        );
-        session.output.job(job);
-        if (!options.wait) {
-          context.exitCode = EXIT_CODES.OK;
-          return;
-        }
-        const ended = await waitForEnd(session, job.id, {
-          mode: options.mode,
-          timeoutMs: options.timeout,
-          known: job,
-        });
-        context.exitCode = reportJob(session.output, ended);
+        const { runCreate } = await import("../actions/create.js");
+        await runCreate(context, options, command);
       })
   );
 }

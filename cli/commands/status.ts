@@ -1,12 +1,7 @@
 import type { Command } from "commander";
+import type { StatusOptions } from "../actions/status.js";
 import { durationArgument } from "../arguments.js";
-import { type CliContext, openSession } from "../cli-context.js";
-import { reportJob } from "../output/report-job.js";
-import { waitForChange } from "../wait-for-change.js";
-
-interface StatusOptions {
-  wait?: number;
-}
+import type { CliContext } from "../cli-context.js";
 
 /** `jobs-cli status <id> [--wait 20s]` */
 export function addStatusCommand(program: Command, context: CliContext): Command {
@@ -16,9 +11,7 @@ export function addStatusCommand(program: Command, context: CliContext): Command
     .argument("<id>", "the job's id")
     .option("--wait <duration>", "wait up to this long for the job to change (a long wait)", durationArgument)
     .action(async (id: string, options: StatusOptions, command: Command) => {
-      const session = openSession(context, command);
-      const { job } = await session.client.getStatus(id, { signal: session.signal });
-      const shown = await waitForChange(session, job, options.wait ?? 0);
-      context.exitCode = reportJob(session.output, shown);
+      const { runStatus } = await import("../actions/status.js");
+      await runStatus(context, id, options, command);
     });
 }

@@ -1,14 +1,18 @@
 import { Option } from "commander";
-import { POLLING_MODES } from "../../client/index.js";
+import type { PollingMode } from "../../client/index.js";
 import { durationArgument } from "../arguments.js";
 
 // The options of every command that waits for a job's end (create --wait, wait).
 
+// POLLING_MODES' values, written out because --help must not load the client library (see
+// program.ts): the type takes every PollingMode and no other, so the build fails when they part.
+const modes: { readonly [M in PollingMode]: M } = Object.freeze({ long: "long", short: "short", stream: "stream" });
+
 /** `--mode long|short|stream`: how to wait. */
 export function modeOption(): Option {
   return new Option("--mode <mode>", "how to wait: long waits, short polls or a WatchJob stream")
-    .choices(Object.values(POLLING_MODES))
-    .default(POLLING_MODES.LONG);
+    .choices(Object.values(modes))
+    .default(modes.long);
 }
 
 /** `--timeout <duration>`: give up after this long (exit status 3). */

@@ -1,5 +1,5 @@
 import { JOB_STATUS, type Job } from "../../client/index.js";
-import { type ExitCode, exitCodeForJob } from "../exit-codes.js";
+import { EXIT_CODES, type ExitCode } from "../exit-codes.js";
 import type { Output } from "./output.js";
 
 /**
@@ -21,4 +21,9 @@ export function reportEnd(output: Output, job: Job): ExitCode {
     output.error(`job ${job.id} was cancelled`);
   }
   return exitCodeForJob(job);
+}
+
+/** The exit status for a job the command showed: 1 when it ended in ERROR or CANCELLED, else 0. */
+export function exitCodeForJob(job: Job): ExitCode {
+  return job.state === JOB_STATUS.ERROR || job.state === JOB_STATUS.CANCELLED ? EXIT_CODES.JOB_FAILED : EXIT_CODES.OK;
 }

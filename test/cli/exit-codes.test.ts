@@ -2,8 +2,10 @@ import { create } from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { CommanderError } from "commander";
 import { describe, expect, it } from "vitest";
-import { EXIT_CODES, exitCodeForError, exitCodeForJob } from "../../cli/exit-codes.js";
+import { exitCodeForError } from "../../cli/exit-code-for-error.js";
+import { EXIT_CODES } from "../../cli/exit-codes.js";
 import { errorLine } from "../../cli/output/error-line.js";
+import { exitCodeForJob } from "../../cli/output/report-job.js";
 import {
   CallAbortedError,
   DeadlineExceededError,

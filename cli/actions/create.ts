@@ -1,0 +1,36 @@
+import type { Command } from "commander";
+import type { PollingMode } from "../../client/index.js";
+import type { CliContext } from "../cli-context.js";
+import { EXIT_CODES } from "../exit-codes.js";
+import { reportJob } from "../output/report-job.js";
+import { openSession } from "../session.js";
+import { waitForEnd } from "../wait-for-end.js";
+
+export interface CreateOptions {
+  duration: number;
+  error: boolean;
+  requestId?: string;
+  wait: boolean;
+  mode: PollingMode;
+  timeout?: number;
+}
+
+/** What `jobs-cli create` does: starts the job, prints it and, with --wait, waits for its end. */
+export async function runCreate(context: CliContext, options: CreateOptions, command: Command): Promise<void> {
+  const session = openSession(context, command);
+  const job = await session.client.createJob(
+    { processingDurationMs: options.duration, shouldError: options.error, requestId: options.requestId },
+    { signal: session.signal },
+  );
+  session.output.job(job);
+  if (!options.wait) {
+    context.exitCode = EXIT_CODES.OK;
+    return;
+  }
+  const ended = await waitForEnd(session, job.id, {
+    mode: options.mode,
+    timeoutMs: options.timeout,
+    known: job,
+  });
+  context.exitCode = reportJob(session.output, ended);
+}
