@@ -1,3 +1,4 @@
+import type { JsonValue } from "@bufbuild/protobuf";
 import { InvalidArgumentError } from "commander";
 import { parseDuration } from "./duration.js";
 
@@ -36,4 +37,13 @@ export function urlArgument(value: string): string {
     throw new InvalidArgumentError("expected an http:// or https:// URL");
   }
   return value.replace(/\/+$/, "");
+}
+
+/** A JSON value, such as '{"hello":"world"}'. */
+export function jsonArgument(value: string): JsonValue {
+  try {
+    return JSON.parse(value) as JsonValue;
+  } catch (error) {
+    throw new InvalidArgumentError(`expected JSON: ${(error as Error).message}`);
+  }
 }

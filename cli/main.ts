@@ -11,6 +11,8 @@ process.once("SIGINT", () => {
   // A second Ctrl-C does not wait for the first to unwind.
   process.once("SIGINT", () => process.exit(EXIT_CODES.INTERRUPTED));
 });
+// SIGTERM asks as Ctrl-C does: a wait ends, `work` stops claiming and lets its commands finish.
+process.once("SIGTERM", () => interrupt.abort(new Error("terminated")));
 
 // `jobs-cli list | head -1` closes our stdout early: that is the reader's choice, not an error.
 for (const stream of [process.stdout, process.stderr]) {

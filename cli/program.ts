@@ -6,6 +6,7 @@ import { addListCommand } from "./commands/list.js";
 import { addStatusCommand } from "./commands/status.js";
 import { addWaitCommand } from "./commands/wait.js";
 import { addWatchCommand } from "./commands/watch.js";
+import { addWorkCommand } from "./commands/work.js";
 import { type ExitCode, exitCodeForCommander } from "./exit-codes.js";
 import { addGlobalOptions, readGlobalOptions } from "./global-options.js";
 import { idCommandsOf, protectJobIds, valueFlagsOf } from "./job-id-operands.js";
@@ -30,7 +31,9 @@ Examples:
   ${PROGRAM_NAME} create --duration 5s --wait
   ${PROGRAM_NAME} --json create --duration 2s --error
   ${PROGRAM_NAME} wait <id> --mode stream --timeout 1m
-  ${PROGRAM_NAME} list --state pending`;
+  ${PROGRAM_NAME} list --state pending
+  ${PROGRAM_NAME} work --kind echo -- cat
+  ${PROGRAM_NAME} create --kind echo --input '{"hello":"world"}' --wait`;
 
 // Startup time (issue 11): `--version` and `--help` must answer without loading the client
 // library (@bufbuild/protobuf, @connectrpc/*, gen/) or cli-progress, which cost most of the
@@ -56,7 +59,15 @@ export function buildProgram(context: CliContext): Command {
     .configureHelp({ showGlobalOptions: true })
     .addHelpText("after", helpAfter);
   addGlobalOptions(program);
-  for (const add of [addCreateCommand, addStatusCommand, addWaitCommand, addWatchCommand, addListCommand, addCancelCommand]) {
+  for (const add of [
+    addCreateCommand,
+    addStatusCommand,
+    addWaitCommand,
+    addWatchCommand,
+    addListCommand,
+    addCancelCommand,
+    addWorkCommand,
+  ]) {
     add(program, context);
   }
   return program;

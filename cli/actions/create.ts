@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import type { PollingMode } from "../../client/index.js";
+import type { JsonValue, PollingMode } from "../../client/index.js";
 import type { CliContext } from "../cli-context.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { reportJob } from "../output/report-job.js";
@@ -7,8 +7,12 @@ import { openSession } from "../session.js";
 import { waitForEnd } from "../wait-for-end.js";
 
 export interface CreateOptions {
-  duration: number;
+  /** A simulated job's duration; undefined with --kind. */
+  duration?: number;
   error: boolean;
+  kind?: string;
+  input?: JsonValue;
+  maxAttempts?: number;
   requestId?: string;
   wait: boolean;
   mode: PollingMode;
@@ -19,7 +23,9 @@ export interface CreateOptions {
 export async function runCreate(context: CliContext, options: CreateOptions, command: Command): Promise<void> {
   const session = openSession(context, command);
   const job = await session.client.createJob(
-    { processingDurationMs: options.duration, shouldError: options.error, requestId: options.requestId },
+    options.kind === undefined
+      ? { processingDurationMs: options.duration, shouldError: options.error, requestId: options.requestId }
+      : { kind: options.kind, input: options.input, maxAttempts: options.maxAttempts, requestId: options.requestId },
     { signal: session.signal },
   );
   session.output.job(job);

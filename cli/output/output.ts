@@ -1,9 +1,10 @@
 import { toJson } from "@bufbuild/protobuf";
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { type Job, JobState } from "../../client/index.js";
+import { type Job, JobState, jobResult } from "../../client/index.js";
 import { JobSchema } from "../../gen/jobs/v1/job_pb.js";
 import { formatDuration } from "../duration.js";
 import { PROGRAM_NAME } from "../program-name.js";
+import { jobProgress } from "./job-progress.js";
 
 /** Anything the CLI writes lines to: process.stdout, process.stderr, or a test's stream. */
 export interface LineSink {
@@ -64,9 +65,14 @@ export interface JobLineOptions {
 /**
  * One line for a job, its id first:
  * `Xq3...  PENDING    5s  v1  ends in 4.2s` or `Xq3...  ERROR      5s  v2  ended after 5.0s`
- * (`...: <message>` with `errorMessage`).
+ * (`...: <message>` with `errorMessage`); for a job of a kind, its kind instead of the duration,
+ * its worker's progress while pending (`40% resizing (attempt 1 of 3)`) and its result at the
+ * end (`ended after 2.1s, result {"width":640}`).
  */
 export function formatJob(job: Job, nowMs: number, options: JobLineOptions = {}): string {
+  if (job.kind !== "") {
+    return formatWorkJob(job, nowMs, options);
+  }
   const duration = job.processingDuration === undefined ? "?" : formatDuration(durationMs(job.processingDuration));
   const columns = [job.id, stateName(job).padEnd(9), duration.padStart(6), `v${job.version}`];
   if (job.state === JobState.PENDING) {
@@ -74,6 +80,23 @@ export function formatJob(job: Job, nowMs: number, options: JobLineOptions = {})
     columns.push(end === undefined ? "" : `ends in ${formatDuration(end - nowMs)}`);
   } else if (job.createTime !== undefined && job.updateTime !== undefined) {
     const ended = `ended after ${formatDuration(timestampMs(job.updateTime) - timestampMs(job.createTime))}`;
+    const withMessage = options.errorMessage === true && job.errorMessage !== "";
+    columns.push(withMessage ? `${ended}: ${oneLine(job.errorMessage)}` : ended);
+  }
+  return columns.join("  ").trimEnd();
+}
+
+function formatWorkJob(job: Job, nowMs: number, options: JobLineOptions): string {
+  const columns = [job.id, stateName(job).padEnd(9), job.kind, `v${job.version}`];
+  if (job.state === JobState.PENDING) {
+    const { fraction, note } = jobProgress(job, nowMs);
+    columns.push(job.attempt === 0 ? (note ?? "") : `${Math.round(fraction * 100)}% ${note ?? ""}`);
+  } else if (job.createTime !== undefined && job.updateTime !== undefined) {
+    let ended = `ended after ${formatDuration(timestampMs(job.updateTime) - timestampMs(job.createTime))}`;
+    const result = jobResult(job);
+    if (job.state === JobState.COMPLETED && result !== undefined) {
+      ended += `, result ${oneLine(JSON.stringify(result))}`;
+    }
     const withMessage = options.errorMessage === true && job.errorMessage !== "";
     columns.push(withMessage ? `${ended}: ${oneLine(job.errorMessage)}` : ended);
   }

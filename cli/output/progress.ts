@@ -48,9 +48,11 @@ function liveBar(options: ProgressOptions): ProgressReporter {
   let timer: ReturnType<typeof setInterval> | undefined;
 
   const draw = (job: Job) => {
-    const { fraction, remainingMs } = jobProgress(job, now());
+    const { fraction, remainingMs, note } = jobProgress(job, now());
     const pending = job.state === JOB_STATUS.PENDING;
-    const remaining = pending ? (remainingMs > 0 ? `${formatDuration(remainingMs)} left` : "due now") : "ended";
+    const remaining =
+      note ??
+      (!pending ? "ended" : remainingMs !== undefined && remainingMs > 0 ? `${formatDuration(remainingMs)} left` : "due now");
     const payload = { id: job.id, state: stateName(job), remaining };
     const value = Math.round(fraction * STEPS);
     if (bar.isActive) {
@@ -88,8 +90,9 @@ function plainLines(options: ProgressOptions): ProgressReporter {
         return;
       }
       seen = job.version;
-      const { remainingMs } = jobProgress(job, now());
-      options.stream.write(`waiting for ${job.id}: ${stateName(job)}, ends in ${formatDuration(remainingMs)}\n`);
+      const { fraction, remainingMs, note } = jobProgress(job, now());
+      const how = note === undefined ? `ends in ${formatDuration(remainingMs ?? 0)}` : `${Math.round(fraction * 100)}%, ${note}`;
+      options.stream.write(`waiting for ${job.id}: ${stateName(job)}, ${how}\n`);
     },
     finish() {},
   };
