@@ -13,7 +13,7 @@ import type { Clock } from "../clock.js";
 import { retryLaterError } from "../policy/retry-later-error.js";
 import { leaseMsOf } from "../queues/lease-token.js";
 import { staleLease } from "../queues/stale-lease.js";
-import type { Lease, WorkQueue } from "../queues/work-queue.js";
+import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
 import { callerOf } from "../service/caller.js";
 import type { HeldWaits } from "../service/held-waits.js";
 import { holdTimeMs } from "../service/hold-time.js";
@@ -86,7 +86,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   }
 
   /** Lets go of a lease whose job has ended; a token that is not the lease changes nothing. */
-  async function letGo(job: Job, token: string): Promise<boolean> {
+  async function letGo(job: QueuedJob, token: string): Promise<boolean> {
     try {
       await queue.release(job, token);
       return true;
@@ -132,10 +132,9 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * that ended meanwhile (a cancel), or whose attempts are used up, is let go: undefined.
    */
   async function startAttempt(lease: Lease): Promise<Job | undefined> {
-    const ref = { id: lease.jobId, kind: lease.kind };
     const stored = await store.get(lease.jobId);
     if (stored === undefined || stored.job.state !== JobState.PENDING) {
-      await letGo(stored?.job ?? (ref as Job), lease.token);
+      await letGo({ id: lease.jobId, kind: lease.kind }, lease.token);
       return undefined;
     }
     if (stored.job.attempt >= stored.job.maxAttempts) {
@@ -224,10 +223,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       if (job.state !== JobState.PENDING || job.kind === "") {
         throw staleLease(jobId);
       }
-      const leaseMs =
-        req.leaseDuration === undefined || readDuration(req.leaseDuration, "lease_duration") === 0
-          ? (leaseMsOf(token) ?? defaultLeaseMs)
-          : readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
+      // No lease_duration (or 0) renews the claim's own, which its token carries.
+      const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", leaseMsOf(token) ?? defaultLeaseMs, maxLeaseMs);
       const expiresAt = await queue.extend(job, token, leaseMs);
       if (report !== undefined) {
         progress.report(jobId, report);
