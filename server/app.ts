@@ -19,8 +19,6 @@ import { createCorsPolicy } from "./policy/cors-policy.js";
 import type { WorkQueueEvents } from "./queues/work-queue.js";
 import { resolveServiceSettings, type ServerOptions } from "./server-options.js";
 import { callerKey, connectionKey, ownerKey } from "./service/caller.js";
-import { EvictionBackoff } from "./service/eviction-backoff.js";
-import { HeldWaits } from "./service/held-waits.js";
 import { createJobService } from "./service/job-service.js";
 import { untilAvailable } from "./stores/job-backend.js";
 import { createMemoryBackend } from "./stores/memory-backend.js";
@@ -29,6 +27,8 @@ import { connectRoutes } from "./transport/connect-routes.js";
 import { createOnePortServer, type FastPath, type OnePortServer } from "./transport/one-port-server.js";
 import { DEFAULT_PAGE_DIR, pageRoutes } from "./transport/page-routes.js";
 import { protocolErrorAnswer } from "./transport/protocol-error.js";
+import { EvictionBackoff } from "./waits/eviction-backoff.js";
+import { HeldWaits } from "./waits/held-waits.js";
 import { ProgressCoalescer } from "./work/progress-coalescer.js";
 import { createWorkerService, type WorkerServiceParts } from "./work/worker-service.js";
 
@@ -136,6 +136,7 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
     onWake: (job) => metrics.wake(Date.now() - (job.updateTime === undefined ? Date.now() : timestampMs(job.updateTime))),
     queue: backend.work,
     maxPayloadBytes: settings.maxPayloadBytes,
+    maxWatchedJobsPerCaller: settings.maxWatchedJobsPerCaller,
   });
   const progress = new ProgressCoalescer({ store: backend.store, clock, onError });
   const worker: WorkerServiceParts = createWorkerService({

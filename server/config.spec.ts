@@ -22,6 +22,7 @@ describe("server configuration", () => {
       requestTimeoutMs: 30_000,
       shutdownGraceMs: 0,
       drainTimeoutMs: 5_000,
+      maxWatchedJobsPerCaller: 10_000,
       maxPayloadBytes: 65_536,
       defaultLeaseMs: 30_000,
       maxLeaseMs: 600_000,

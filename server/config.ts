@@ -9,7 +9,7 @@ const logLevels = ["fatal", "error", "warn", "info", "debug", "trace", "silent"]
  * come from MAX_WAIT, MAX_JOB_DURATION, SHORT_POLL_RATE, CREATE_RATE, FAULT_RATE, MAX_BODY_BYTES
  * MAX_WAITS_PER_CALLER, MAX_HELD_WAITS, JOB_RETENTION, IDEMPOTENCY_TTL, MAX_ENDED_JOBS, LIST_RATE,
  * MAX_STREAMS_PER_CONNECTION, IDLE_TIMEOUT, REQUEST_TIMEOUT, SHUTDOWN_GRACE, DRAIN_TIMEOUT,
- * MAX_PAYLOAD_BYTES, DEFAULT_LEASE, MAX_LEASE and LEASE_CHECK_INTERVAL (defaults in SERVICE_DEFAULTS).
+ * MAX_WATCHED_JOBS_PER_CALLER, MAX_PAYLOAD_BYTES, DEFAULT_LEASE, MAX_LEASE and LEASE_CHECK_INTERVAL (defaults in SERVICE_DEFAULTS).
  */
 export interface ServerConfig extends ServiceSettings {
   /** PORT: the TCP port to listen on. @default 8000 */
@@ -91,6 +91,7 @@ export function loadConfig(env: Env): ServerConfig {
     drainTimeoutMs: readDuration(env, "DRAIN_TIMEOUT", d.drainTimeoutMs, 0, 600_000),
     trustProxy: readTrustProxy(env, "TRUST_PROXY"),
     corsOrigins: readOrigins(env, "CORS_ORIGINS"),
+    maxWatchedJobsPerCaller: readInteger(env, "MAX_WATCHED_JOBS_PER_CALLER", d.maxWatchedJobsPerCaller, 1, 100_000_000),
     maxPayloadBytes: readInteger(env, "MAX_PAYLOAD_BYTES", d.maxPayloadBytes, 1, 16 * 1_048_576),
     defaultLeaseMs: readDuration(env, "DEFAULT_LEASE", d.defaultLeaseMs, 1_000, 3_600_000),
     maxLeaseMs: readDuration(env, "MAX_LEASE", d.maxLeaseMs, 1_000, 24 * 3_600_000),

@@ -1,7 +1,7 @@
 import type { FastifyServerOptions } from "fastify";
 import type { Clock } from "./clock.js";
-import type { HeldWaits } from "./service/held-waits.js";
 import type { JobStore } from "./stores/job-store.js";
+import type { HeldWaits } from "./waits/held-waits.js";
 
 /** How the service behaves; each has a default and an environment variable (see config.ts). */
 export interface ServiceSettings {
@@ -58,6 +58,11 @@ export interface ServiceSettings {
    * then (a stuck upload, a dead peer) are cut, in ms. @default 5_000
    */
   drainTimeoutMs: number;
+  /**
+   * The most jobs one caller may watch at once on WatchJobs streams (each stream also counts as
+   * one held wait). @default 10_000
+   */
+  maxWatchedJobsPerCaller: number;
   /** The largest input (CreateJob) and result (CompleteJob) of a job of a kind, as JSON, in bytes. @default 65_536 */
   maxPayloadBytes: number;
   /** The lease of a claim that asks for none, in ms. @default 30_000 */
@@ -91,6 +96,7 @@ export const SERVICE_DEFAULTS: Readonly<ServiceSettings> = Object.freeze({
   requestTimeoutMs: 30_000,
   shutdownGraceMs: 0,
   drainTimeoutMs: 5_000,
+  maxWatchedJobsPerCaller: 10_000,
   maxPayloadBytes: 65_536,
   defaultLeaseMs: 30_000,
   maxLeaseMs: 600_000,
@@ -162,6 +168,7 @@ export function resolveServiceSettings(options: Partial<ServiceSettings>): Servi
     requestTimeoutMs: options.requestTimeoutMs ?? SERVICE_DEFAULTS.requestTimeoutMs,
     shutdownGraceMs: options.shutdownGraceMs ?? SERVICE_DEFAULTS.shutdownGraceMs,
     drainTimeoutMs: options.drainTimeoutMs ?? SERVICE_DEFAULTS.drainTimeoutMs,
+    maxWatchedJobsPerCaller: options.maxWatchedJobsPerCaller ?? SERVICE_DEFAULTS.maxWatchedJobsPerCaller,
     maxPayloadBytes: options.maxPayloadBytes ?? SERVICE_DEFAULTS.maxPayloadBytes,
     defaultLeaseMs: options.defaultLeaseMs ?? SERVICE_DEFAULTS.defaultLeaseMs,
     maxLeaseMs: options.maxLeaseMs ?? SERVICE_DEFAULTS.maxLeaseMs,

@@ -3,7 +3,7 @@
 // it with --expose-gc) and "held" (how many long waits it holds) over IPC.
 import { buildServer } from "../../server/app.js";
 import type { ServerOptions } from "../../server/server-options.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
+import { HeldWaits } from "../../server/waits/held-waits.js";
 import { serveParent } from "../serve-parent.js";
 
 const options = JSON.parse(process.argv[2] ?? "{}") as ServerOptions;

@@ -10,11 +10,11 @@ import { type GetStatusRequest, GetStatusRequestSchema, JobService } from "../..
 import type { CallPolicy, RequestHeaders } from "../policy/call-policy.js";
 import type { CorsPolicy } from "../policy/cors-policy.js";
 import type { GetStatus, StatusCall } from "../service/job-service.js";
-import type { Presence } from "../service/presence.js";
 import { bodyLimit, ENVELOPE_HEADER_BYTES } from "../transport/body-limit.js";
 import type { FastPath } from "../transport/one-port-server.js";
 import { COMPRESSED_FLAG, compressedWithoutEncoding, parseMessage } from "../transport/parse-message.js";
 import { readBody } from "../transport/read-body.js";
+import type { Presence } from "../waits/presence.js";
 import { statusResponseBinary, statusResponseJson } from "./status-encoding.js";
 
 type Kind = "json" | "proto" | "grpc";

@@ -19,14 +19,16 @@ import { retryLaterError } from "../policy/retry-later-error.js";
 import type { WorkQueue } from "../queues/work-queue.js";
 import type { JobRunner } from "../stores/job-runner.js";
 import type { JobStore } from "../stores/job-store.js";
+import { EVICTED_POLL_HINT_MS } from "../waits/eviction-backoff.js";
+import type { HeldWaits } from "../waits/held-waits.js";
+import { holdTimeMs } from "../waits/hold-time.js";
+import { deadlineMarginMs, shortPollHintMs } from "../waits/poll-hint.js";
+import { type Presence, presenceOfSignal } from "../waits/presence.js";
+import { isNews, type WaitEnd, waitForChange } from "../waits/wait-for-change.js";
+import { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
-import { EVICTED_POLL_HINT_MS } from "./eviction-backoff.js";
-import type { HeldWaits } from "./held-waits.js";
-import { holdTimeMs } from "./hold-time.js";
 import { newJobId } from "./job-id.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
-import { deadlineMarginMs, shortPollHintMs } from "./poll-hint.js";
-import { type Presence, presenceOfSignal } from "./presence.js";
 import {
   readDuration,
   readJobId,
@@ -35,7 +37,7 @@ import {
   readRequestId,
   readStateFilter,
 } from "./request-fields.js";
-import { isNews, type WaitEnd, waitForChange } from "./wait-for-change.js";
+import { createWatchJobs } from "./watch-jobs.js";
 import { readKind, readMaxAttempts, readPayload } from "./work-fields.js";
 
 /** ListJobs page size when the caller gives none. */
@@ -85,6 +87,8 @@ export interface JobServiceOptions {
   queue: WorkQueue;
   /** The largest input of a job of a kind, as JSON, in bytes. */
   maxPayloadBytes: number;
+  /** The most jobs one caller may watch at once on WatchJobs streams. */
+  maxWatchedJobsPerCaller: number;
 }
 
 /** What GetStatus needs to know of a call, whichever way it arrived. */
@@ -270,6 +274,15 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         }
       }
     },
+
+    watchJobs: createWatchJobs({
+      store,
+      clock,
+      heldWaits,
+      watchedJobs: new WatchedJobs(options.maxWatchedJobsPerCaller),
+      evictedHintMs,
+      onWake,
+    }),
 
     async cancelJob(req, ctx) {
       const jobId = readJobId(req.jobId);

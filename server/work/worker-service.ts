@@ -15,8 +15,6 @@ import { leaseMsOf } from "../queues/lease-token.js";
 import { staleLease } from "../queues/stale-lease.js";
 import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
 import { callerOf } from "../service/caller.js";
-import type { HeldWaits } from "../service/held-waits.js";
-import { holdTimeMs } from "../service/hold-time.js";
 import { readDuration, readJobId } from "../service/request-fields.js";
 import {
   readErrorMessage,
@@ -28,6 +26,8 @@ import {
   readWorkerId,
 } from "../service/work-fields.js";
 import { changedJob, type JobStore } from "../stores/job-store.js";
+import type { HeldWaits } from "../waits/held-waits.js";
+import { holdTimeMs } from "../waits/hold-time.js";
 import type { ProgressCoalescer } from "./progress-coalescer.js";
 
 /** When a caller who holds too many waits may try again. */

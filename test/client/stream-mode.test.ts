@@ -5,7 +5,7 @@ import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { JOB_STATUS, type Job, JobClient, POLLING_MODES } from "../../client/index.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
+import { HeldWaits } from "../../server/waits/held-waits.js";
 import { countCalls, type RunningServer, startServer } from "../support/start-server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
 

@@ -7,9 +7,9 @@ import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../.
 import { JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { resolveServiceSettings } from "../../server/server-options.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
 import { newJobId } from "../../server/service/job-id.js";
 import { createRedisBackend } from "../../server/stores/redis-backend.js";
+import { HeldWaits } from "../../server/waits/held-waits.js";
 import { captureLog } from "../support/capture-log.js";
 import { untilHeld } from "../support/held-count.js";
 import { deleteKeys, findRedis } from "../support/redis.js";

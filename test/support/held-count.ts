@@ -1,4 +1,4 @@
-import type { HeldWaits } from "../../server/service/held-waits.js";
+import type { HeldWaits } from "../../server/waits/held-waits.js";
 import { metricValue } from "./metric-value.js";
 import { type WaitUntilOptions, waitUntil } from "./wait-until.js";
 

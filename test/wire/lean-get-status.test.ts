@@ -9,9 +9,9 @@ import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { buildServer } from "../../server/app.js";
 import type { ServerOptions } from "../../server/server-options.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
 import { newJobId } from "../../server/service/job-id.js";
 import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
+import { HeldWaits } from "../../server/waits/held-waits.js";
 import { seededRandom } from "../support/seeded-random.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
 import {

@@ -5,7 +5,7 @@ import { createConnectTransport, createGrpcTransport, createGrpcWebTransport } f
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
-import { HeldWaits } from "../../server/service/held-waits.js";
+import { HeldWaits } from "../../server/waits/held-waits.js";
 import { untilHeld } from "../support/held-count.js";
 import { type RunningServer, startServer } from "../support/start-server.js";
 

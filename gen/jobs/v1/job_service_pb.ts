@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file jobs/v1/job_service.proto.
  */
 export const file_jobs_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxIr8BChBDcmVhdGVKb2JSZXF1ZXN0EjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2hvdWxkX2Vycm9yGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUiLgoRQ3JlYXRlSm9iUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2IiYgoQR2V0U3RhdHVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1rbm93bl92ZXJzaW9uGAMgASgEImIKEUdldFN0YXR1c1Jlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iEjIKD25leHRfcG9sbF9hZnRlchgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI4Cg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhUKDWtub3duX3ZlcnNpb24YAiABKAQiLQoQV2F0Y2hKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiIiChBDYW5jZWxKb2JSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCSIuChFDYW5jZWxKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiJaCg9MaXN0Sm9ic1JlcXVlc3QSEQoJcGFnZV9zaXplGAEgASgFEhIKCnBhZ2VfdG9rZW4YAiABKAkSIAoFc3RhdGUYAyABKA4yES5qb2JzLnYxLkpvYlN0YXRlIkcKEExpc3RKb2JzUmVzcG9uc2USGgoEam9icxgBIAMoCzIMLmpvYnMudjEuSm9iEhcKD25leHRfcGFnZV90b2tlbhgCIAEoCTLrAgoKSm9iU2VydmljZRJCCglDcmVhdGVKb2ISGS5qb2JzLnYxLkNyZWF0ZUpvYlJlcXVlc3QaGi5qb2JzLnYxLkNyZWF0ZUpvYlJlc3BvbnNlEkcKCUdldFN0YXR1cxIZLmpvYnMudjEuR2V0U3RhdHVzUmVxdWVzdBoaLmpvYnMudjEuR2V0U3RhdHVzUmVzcG9uc2UiA5ACARJGCghXYXRjaEpvYhIYLmpvYnMudjEuV2F0Y2hKb2JSZXF1ZXN0Ghkuam9icy52MS5XYXRjaEpvYlJlc3BvbnNlIgOQAgEwARJCCglDYW5jZWxKb2ISGS5qb2JzLnYxLkNhbmNlbEpvYlJlcXVlc3QaGi5qb2JzLnYxLkNhbmNlbEpvYlJlc3BvbnNlEkQKCExpc3RKb2JzEhguam9icy52MS5MaXN0Sm9ic1JlcXVlc3QaGS5qb2JzLnYxLkxpc3RKb2JzUmVzcG9uc2UiA5ACAWIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_jobs_v1_job]);
+  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxIr8BChBDcmVhdGVKb2JSZXF1ZXN0EjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2hvdWxkX2Vycm9yGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUiLgoRQ3JlYXRlSm9iUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2IiYgoQR2V0U3RhdHVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1rbm93bl92ZXJzaW9uGAMgASgEImIKEUdldFN0YXR1c1Jlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iEjIKD25leHRfcG9sbF9hZnRlchgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI4Cg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhUKDWtub3duX3ZlcnNpb24YAiABKAQiLQoQV2F0Y2hKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiI7ChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSFgoOa25vd25fdmVyc2lvbnMYAiADKAQiSgoRV2F0Y2hKb2JzUmVzcG9uc2USGgoEam9icxgBIAMoCzIMLmpvYnMudjEuSm9iEhkKEW5vdF9mb3VuZF9qb2JfaWRzGAIgAygJIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIi4KEUNhbmNlbEpvYlJlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iIloKD0xpc3RKb2JzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIgCgVzdGF0ZRgDIAEoDjIRLmpvYnMudjEuSm9iU3RhdGUiRwoQTGlzdEpvYnNSZXNwb25zZRIaCgRqb2JzGAEgAygLMgwuam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMrYDCgpKb2JTZXJ2aWNlEkIKCUNyZWF0ZUpvYhIZLmpvYnMudjEuQ3JlYXRlSm9iUmVxdWVzdBoaLmpvYnMudjEuQ3JlYXRlSm9iUmVzcG9uc2USRwoJR2V0U3RhdHVzEhkuam9icy52MS5HZXRTdGF0dXNSZXF1ZXN0Ghouam9icy52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBEkYKCFdhdGNoSm9iEhguam9icy52MS5XYXRjaEpvYlJlcXVlc3QaGS5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiA5ACATABEkkKCVdhdGNoSm9icxIZLmpvYnMudjEuV2F0Y2hKb2JzUmVxdWVzdBoaLmpvYnMudjEuV2F0Y2hKb2JzUmVzcG9uc2UiA5ACATABEkIKCUNhbmNlbEpvYhIZLmpvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoaLmpvYnMudjEuQ2FuY2VsSm9iUmVzcG9uc2USRAoITGlzdEpvYnMSGC5qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoZLmpvYnMudjEuTGlzdEpvYnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_jobs_v1_job]);
 
 /**
  * @generated from message jobs.v1.CreateJobRequest
@@ -213,6 +213,63 @@ export const WatchJobResponseSchema: GenMessage<WatchJobResponse> = /*@__PURE__*
   messageDesc(file_jobs_v1_job_service, 5);
 
 /**
+ * @generated from message jobs.v1.WatchJobsRequest
+ */
+export type WatchJobsRequest = Message<"jobs.v1.WatchJobsRequest"> & {
+  /**
+   * Required. The jobs to watch: 1 to 1000 ids; repeats are watched once.
+   *
+   * @generated from field: repeated string job_ids = 1;
+   */
+  jobIds: string[];
+
+  /**
+   * The version seen of each job, in the order of job_ids: empty (none seen), or exactly as many
+   * as job_ids. A job whose version differs from its known version (always, for 0) is sent at
+   * once; otherwise with its next change.
+   *
+   * @generated from field: repeated uint64 known_versions = 2;
+   */
+  knownVersions: bigint[];
+};
+
+/**
+ * Describes the message jobs.v1.WatchJobsRequest.
+ * Use `create(WatchJobsRequestSchema)` to create a new message.
+ */
+export const WatchJobsRequestSchema: GenMessage<WatchJobsRequest> = /*@__PURE__*/
+  messageDesc(file_jobs_v1_job_service, 6);
+
+/**
+ * @generated from message jobs.v1.WatchJobsResponse
+ */
+export type WatchJobsResponse = Message<"jobs.v1.WatchJobsResponse"> & {
+  /**
+   * The jobs that changed since the previous message (or, in the first, that differ from their
+   * known versions), each as it is now. Empty only in a first message that has nothing else to
+   * say than not_found_job_ids, or none at all when nothing differs.
+   *
+   * @generated from field: repeated jobs.v1.Job jobs = 1;
+   */
+  jobs: Job[];
+
+  /**
+   * In the first message only: the requested ids that name no job the caller may see. They are
+   * not watched.
+   *
+   * @generated from field: repeated string not_found_job_ids = 2;
+   */
+  notFoundJobIds: string[];
+};
+
+/**
+ * Describes the message jobs.v1.WatchJobsResponse.
+ * Use `create(WatchJobsResponseSchema)` to create a new message.
+ */
+export const WatchJobsResponseSchema: GenMessage<WatchJobsResponse> = /*@__PURE__*/
+  messageDesc(file_jobs_v1_job_service, 7);
+
+/**
  * @generated from message jobs.v1.CancelJobRequest
  */
 export type CancelJobRequest = Message<"jobs.v1.CancelJobRequest"> & {
@@ -229,7 +286,7 @@ export type CancelJobRequest = Message<"jobs.v1.CancelJobRequest"> & {
  * Use `create(CancelJobRequestSchema)` to create a new message.
  */
 export const CancelJobRequestSchema: GenMessage<CancelJobRequest> = /*@__PURE__*/
-  messageDesc(file_jobs_v1_job_service, 6);
+  messageDesc(file_jobs_v1_job_service, 8);
 
 /**
  * @generated from message jobs.v1.CancelJobResponse
@@ -248,7 +305,7 @@ export type CancelJobResponse = Message<"jobs.v1.CancelJobResponse"> & {
  * Use `create(CancelJobResponseSchema)` to create a new message.
  */
 export const CancelJobResponseSchema: GenMessage<CancelJobResponse> = /*@__PURE__*/
-  messageDesc(file_jobs_v1_job_service, 7);
+  messageDesc(file_jobs_v1_job_service, 9);
 
 /**
  * @generated from message jobs.v1.ListJobsRequest
@@ -283,7 +340,7 @@ export type ListJobsRequest = Message<"jobs.v1.ListJobsRequest"> & {
  * Use `create(ListJobsRequestSchema)` to create a new message.
  */
 export const ListJobsRequestSchema: GenMessage<ListJobsRequest> = /*@__PURE__*/
-  messageDesc(file_jobs_v1_job_service, 8);
+  messageDesc(file_jobs_v1_job_service, 10);
 
 /**
  * @generated from message jobs.v1.ListJobsResponse
@@ -309,7 +366,7 @@ export type ListJobsResponse = Message<"jobs.v1.ListJobsResponse"> & {
  * Use `create(ListJobsResponseSchema)` to create a new message.
  */
 export const ListJobsResponseSchema: GenMessage<ListJobsResponse> = /*@__PURE__*/
-  messageDesc(file_jobs_v1_job_service, 9);
+  messageDesc(file_jobs_v1_job_service, 11);
 
 /**
  * Starts jobs (simulated, or real work of a kind that workers do) and reports their status, including long waits that answer the moment a
@@ -357,6 +414,22 @@ export const JobService: GenService<{
     methodKind: "server_streaming";
     input: typeof WatchJobRequestSchema;
     output: typeof WatchJobResponseSchema;
+  },
+  /**
+   * Streams many jobs on one stream: first every job whose version differs from the one given
+   * (in one message, or a few), then the jobs that change, each message carrying those that
+   * changed since the last, ending once every job found is terminal. Ids that name no job (or
+   * another API key's job) are listed once in the first message's not_found_job_ids and not
+   * watched. A client that loses the stream resumes with the versions it has seen. Counts as one
+   * held wait for MAX_WAITS_PER_CALLER and MAX_HELD_WAITS; its jobs count against
+   * MAX_WATCHED_JOBS_PER_CALLER.
+   *
+   * @generated from rpc jobs.v1.JobService.WatchJobs
+   */
+  watchJobs: {
+    methodKind: "server_streaming";
+    input: typeof WatchJobsRequestSchema;
+    output: typeof WatchJobsResponseSchema;
   },
   /**
    * Cancels a pending job, at once, even one a worker holds (the worker learns it from its next

@@ -1,10 +1,10 @@
 import { create } from "@bufbuild/protobuf";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
+import { newJobId } from "../service/job-id.js";
 import type { JobStore } from "../stores/job-store.js";
 import { createMemoryJobStore } from "../stores/memory-job-store.js";
 import { HeldWaits } from "./held-waits.js";
-import { newJobId } from "./job-id.js";
 import { presenceOfSignal } from "./presence.js";
 import { type WaitForChangeOptions, waitForChange } from "./wait-for-change.js";
 
