@@ -140,6 +140,33 @@ describe("interop: buf curl through reflection", () => {
     });
   }
 
+  for (const [name, flags] of protocols.slice(0, 2)) {
+    it(`streams WatchJobs for several jobs to their ends, listing an unknown id (${name})`, async () => {
+      const ids: string[] = [];
+      for (const duration of ["0.3s", "0.6s"]) {
+        const created = await bufCurl([
+          ...flags,
+          "-d",
+          JSON.stringify({ processingDuration: duration }),
+          `${server.url}/jobs.v1.JobService/CreateJob`,
+        ]);
+        ids.push((messages(created.stdout)[0]!.job as { id: string }).id);
+      }
+      const unknown = "AAAAAAAAAAAAAAAAAAAAAA";
+      const watched = await bufCurl([
+        ...flags,
+        "-d",
+        JSON.stringify({ jobIds: [...ids, unknown] }),
+        `${server.url}/jobs.v1.JobService/WatchJobs`,
+      ]);
+      expect(watched.code).toBe(0);
+      const replies = messages(watched.stdout) as { jobs?: { id: string; state: string }[]; notFoundJobIds?: string[] }[];
+      expect(replies[0]?.notFoundJobIds).toEqual([unknown]);
+      const ends = replies.flatMap((reply) => reply.jobs ?? []).filter((job) => job.state === "JOB_STATE_COMPLETED");
+      expect(ends.map((job) => job.id)).toEqual(ids);
+    });
+  }
+
   it("prints each change of WatchJob and ends at the terminal state", async () => {
     const created = await bufCurl([
       ...protocols[0]![1],
