@@ -5,7 +5,7 @@ export interface BenchOptions {
   router: boolean;
   /** The whole run is killed past this. */
   timeLimitMs: number;
-  /** Sections to run (default all): unary, held-waits, await-completion, redis. */
+  /** Sections to run (default all): unary, held-waits, await-completion, redis, worker-path. */
   only: Set<string>;
   unary: {
     warmupS: number;
@@ -18,9 +18,29 @@ export interface BenchOptions {
   heldWaits: { counts: number[]; oneWakeReps: number; streamsPerSession: number; warmupWaits: number };
   awaitCompletion: { durationsMs: number[]; pollIntervalMs: number };
   redis: { durationsMs: number[] };
+  workerPath: {
+    /** Workers each holding a ClaimJob while the claim latency is measured. */
+    idleWorkers: number;
+    /** Jobs created one at a time for the claim latency, and for its baseline; after the warm-up. */
+    claimJobs: number;
+    /** Jobs of each one-at-a-time run that are not counted (the first code paths). */
+    warmupJobs: number;
+    /** The pause before each one-at-a-time create, in ms, once every worker's claim is held. */
+    pauseMs: number;
+    /** Worker loops (claim, then CompleteJob) in the throughput runs. */
+    workers: number;
+    /** Callers, each creating a job and awaiting its completion, then the next. */
+    callers: number;
+    /** Jobs per throughput run. */
+    jobs: number;
+    /** Jobs of the uncounted throughput run of each kind before the rounds (the JIT warms up slowly here). */
+    warmupRunJobs: number;
+    /** Throughput rounds: worker jobs, then simulated 0 s jobs, in each. */
+    rounds: number;
+  };
 }
 
-export const SECTIONS = ["unary", "held-waits", "await-completion", "redis"] as const;
+export const SECTIONS = ["unary", "held-waits", "await-completion", "redis", "worker-path"] as const;
 
 /** Reads `--quick`, `--router` and `--only=a,b` from the command line. */
 export function benchOptions(argv: readonly string[]): BenchOptions {
@@ -46,6 +66,17 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
     },
     awaitCompletion: { durationsMs: spread(quick ? 4 : 10, 1_000, quick ? 3_000 : 10_000), pollIntervalMs: 1_000 },
     redis: { durationsMs: spread(40, 500, quick ? 1_500 : 3_000) },
+    workerPath: {
+      idleWorkers: 4,
+      claimJobs: quick ? 50 : 200,
+      warmupJobs: quick ? 10 : 20,
+      pauseMs: 20,
+      workers: 4,
+      callers: 16,
+      jobs: quick ? 300 : 2_000,
+      warmupRunJobs: quick ? 200 : 1_000,
+      rounds: quick ? 2 : 3,
+    },
   };
 }
 

@@ -11,6 +11,7 @@ import { benchAwaitCompletion } from "./sections/await-completion.js";
 import { benchHeldWaits } from "./sections/held-waits.js";
 import { benchRedisWake } from "./sections/redis-wake.js";
 import { benchUnary } from "./sections/unary.js";
+import { benchWorkerPath } from "./sections/worker-path.js";
 import { useRouterOnly } from "./start-job-server.js";
 
 const options = benchOptions(process.argv.slice(2));
@@ -36,6 +37,7 @@ const sections: Array<[string, (notes: string[]) => Promise<{ figures: Figure[];
   ["held-waits", (notes) => benchHeldWaits(options.heldWaits, notes)],
   ["await-completion", (notes) => benchAwaitCompletion(options.awaitCompletion, notes)],
   ["redis", (notes) => benchRedisWake(options.redis, notes)],
+  ["worker-path", (notes) => benchWorkerPath(options.workerPath, notes)],
 ];
 
 const figures: Figure[] = [];

@@ -1,10 +1,10 @@
 import { randomBytes } from "node:crypto";
-import { Redis } from "ioredis";
 import { deleteKeys } from "../../test/support/redis.js";
 import { type ServerProcess, spawnServer } from "../../test/support/spawn-server.js";
 import type { BenchOptions } from "../bench-options.js";
 import { startChild, trackProcess } from "../child-process.js";
 import { type Figure, spreadOf } from "../figure.js";
+import { redisAnswers } from "../redis-answers.js";
 import { summarize } from "../stats.js";
 
 /**
@@ -56,18 +56,5 @@ export async function benchRedisWake(options: BenchOptions["redis"], notes: stri
   } finally {
     await Promise.all(servers.map((server) => server.stop()));
     await deleteKeys(url, prefix);
-  }
-}
-
-async function redisAnswers(url: string): Promise<boolean> {
-  const probe = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, connectTimeout: 1_000, retryStrategy: () => null });
-  probe.on("error", () => undefined);
-  try {
-    await probe.connect();
-    return (await probe.ping()) === "PONG";
-  } catch {
-    return false;
-  } finally {
-    probe.disconnect();
   }
 }
