@@ -80,18 +80,8 @@ class BullmqWorkQueue implements WorkQueue {
   async enqueue(job: Job): Promise<void> {
     const lane = this.lane(job.kind);
     try {
-      await lane.queue.add(
-        "work",
-        {},
-        {
-          // A BullMQ job with this id exists already when the job was queued before: no second one.
-          jobId: job.id,
-          attempts: job.maxAttempts,
-          backoff: { type: BACKOFF_TYPE },
-          removeOnComplete: true,
-          removeOnFail: true,
-        },
-      );
+      // A BullMQ job with this id exists already when the job was queued before: no second one.
+      await lane.queue.add("work", {}, { ...jobOptions(job.maxAttempts), jobId: job.id });
     } catch (error) {
       throw new ConnectError("the work queue is unavailable", Code.Unavailable, undefined, undefined, error);
     }
@@ -136,7 +126,8 @@ class BullmqWorkQueue implements WorkQueue {
   }
 
   async release(queued: QueuedJob, token: string): Promise<void> {
-    const job = await this.heldJob(queued);
+    // Made from what we know of it rather than read: the move takes only its id and options.
+    const job = new BullJob(this.workerOf(this.lane(queued.kind)), "work", {}, jobOptions(queued.maxAttempts ?? 1), queued.id);
     await this.finished(queued.id, job.moveToCompleted(null, token, false));
   }
 
@@ -326,6 +317,11 @@ class BullmqWorkQueue implements WorkQueue {
       throw new ConnectError("the work queue is unavailable", Code.Unavailable, undefined, undefined, error);
     }
   }
+}
+
+/** The BullMQ options of every job: ours decide its attempts; BullMQ keeps nothing once it ends. */
+function jobOptions(maxAttempts: number) {
+  return { attempts: maxAttempts, backoff: { type: BACKOFF_TYPE }, removeOnComplete: true, removeOnFail: true };
 }
 
 /** BullMQ forbids ":" in queue names; kinds never have one. */

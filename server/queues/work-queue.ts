@@ -1,9 +1,10 @@
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 
-/** Which job, and which kind's queue it is in. */
+/** Which job, which kind's queue it is in, and (when known) how many attempts it may take. */
 export interface QueuedJob {
   id: string;
   kind: string;
+  maxAttempts?: number;
 }
 
 /** A job a worker holds: whose it is, and until when. */

@@ -1,24 +1,35 @@
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
 import type { JobListener } from "./job-store.js";
 
+/** The listeners of one job, and the newest version of it they were told. */
+interface Listened {
+  readonly listeners: Set<JobListener>;
+  told: bigint;
+}
+
 /** The listeners of each job in this process: what a store's subscribe() keeps and tells. */
 export class JobListeners {
-  private readonly byJob = new Map<string, Set<JobListener>>();
+  private readonly byJob = new Map<string, Listened>();
 
   /** Adds `listener` for job `id`; returns the function that removes it. */
   add(id: string, listener: JobListener): () => void {
-    let set = this.byJob.get(id);
-    if (set === undefined) {
-      set = new Set();
-      this.byJob.set(id, set);
+    let listened = this.byJob.get(id);
+    if (listened === undefined) {
+      listened = { listeners: new Set(), told: 0n };
+      this.byJob.set(id, listened);
     }
-    set.add(listener);
+    listened.listeners.add(listener);
     return () => {
       const current = this.byJob.get(id);
-      if (current?.delete(listener) === true && current.size === 0) {
+      if (current?.listeners.delete(listener) === true && current.listeners.size === 0) {
         this.byJob.delete(id);
       }
     };
+  }
+
+  /** True when the listeners of job `id` were told of `version` (or a newer one) already. */
+  told(id: string, version: bigint): boolean {
+    return (this.byJob.get(id)?.told ?? -1n) >= version;
   }
 
   /** True when someone listens to job `id`. */
@@ -33,9 +44,12 @@ export class JobListeners {
 
   /** Tells the listeners of `job`, those that were there when it was called. */
   tell(job: Job): void {
-    const set = this.byJob.get(job.id);
-    if (set !== undefined) {
-      for (const listener of [...set]) {
+    const listened = this.byJob.get(job.id);
+    if (listened !== undefined) {
+      if (job.version > listened.told) {
+        listened.told = job.version;
+      }
+      for (const listener of [...listened.listeners]) {
         listener(job);
       }
     }

@@ -95,14 +95,17 @@ export interface JobStore {
   /**
    * Ends a pending job with `outcome`, raising its version, and tells its subscribers.
    * A job that has ended already is returned unchanged. Undefined when there is no such job.
+   * `seen` saves a read, as in update().
    */
-  finish(id: string, outcome: Outcome): Promise<FinishResult | undefined>;
+  finish(id: string, outcome: Outcome, seen?: StoredJob): Promise<FinishResult | undefined>;
   /**
    * Changes a pending job without ending it (a worker's claim, its progress), compare-and-set on
    * the version, and tells its subscribers. A job that has ended is returned unchanged, as is one
-   * `change` leaves alone. Undefined when there is no such job.
+   * `change` leaves alone. Undefined when there is no such job. `seen`, the job as the caller
+   * has just read it, may save the store a read: a change tried on it that finds the job changed
+   * since is tried again on the job as it is.
    */
-  update(id: string, change: JobChange): Promise<FinishResult | undefined>;
+  update(id: string, change: JobChange, seen?: StoredJob): Promise<FinishResult | undefined>;
   /** One page of the owner's jobs, newest first. */
   list(query: ListQuery): Promise<ListPage>;
   /**

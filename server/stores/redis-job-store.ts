@@ -71,7 +71,7 @@ redis.call("ZADD", KEYS[3], seq, ARGV[5])
 redis.call("HINCRBY", KEYS[4], "PENDING", -1)
 redis.call("HINCRBY", KEYS[4], ARGV[7], 1)
 if ARGV[4] ~= "0" then redis.call("PEXPIRE", KEYS[1], ARGV[4]) end
-redis.call("PUBLISH", ARGV[6], ARGV[5])
+redis.call("PUBLISH", ARGV[6], ARGV[5] .. " " .. ARGV[3])
 return 1
 `;
 
@@ -82,7 +82,7 @@ local version = redis.call("HGET", KEYS[1], "version")
 if not version then return -1 end
 if version ~= ARGV[1] then return 0 end
 redis.call("HSET", KEYS[1], "data", ARGV[2], "version", ARGV[3])
-redis.call("PUBLISH", ARGV[5], ARGV[4])
+redis.call("PUBLISH", ARGV[5], ARGV[4] .. " " .. ARGV[3])
 return 1
 `;
 
@@ -142,7 +142,14 @@ class RedisJobStore implements JobStore {
     this.subscriber = options.redis.duplicate({ autoResubscribe: false });
     // Its losses are Redis being away, which the backend reports; it reconnects by itself.
     this.subscriber.on("error", () => undefined);
-    this.subscriber.on("message", (_channel: string, id: string) => this.changed(id));
+    // "<id> <version>": a change this process made and told its listeners of already is not
+    // read again.
+    this.subscriber.on("message", (_channel: string, message: string) => {
+      const [id = "", version] = message.split(" ");
+      if (version === undefined || !/^\d+$/.test(version) || !this.listeners.told(id, BigInt(version))) {
+        this.changed(id);
+      }
+    });
     this.subscriber.on("ready", () => void this.subscribeAndReread());
     this.redis.on("close", this.onCommandsClose);
     this.redis.on("ready", this.onCommandsReady);
@@ -184,9 +191,9 @@ class RedisJobStore implements JobStore {
     return { job: fromBinary(JobSchema, data), owner: owner.toString() };
   }
 
-  async finish(id: string, outcome: Outcome): Promise<FinishResult | undefined> {
-    for (;;) {
-      const stored = await this.get(id);
+  async finish(id: string, outcome: Outcome, seen?: StoredJob): Promise<FinishResult | undefined> {
+    for (let first = true; ; first = false) {
+      const stored = first && seen !== undefined ? seen : await this.get(id);
       if (stored === undefined) {
         return undefined;
       }
@@ -211,6 +218,9 @@ class RedisJobStore implements JobStore {
         ),
       );
       if (result === 1) {
+        // Told here at once: the published change is only for the other instances, and for
+        // waits on this one it would be a read of what we just wrote.
+        this.listeners.tell(job);
         return { job, changed: true };
       }
       if (result === -1) {
@@ -220,9 +230,9 @@ class RedisJobStore implements JobStore {
     }
   }
 
-  async update(id: string, change: JobChange): Promise<FinishResult | undefined> {
-    for (;;) {
-      const stored = await this.get(id);
+  async update(id: string, change: JobChange, seen?: StoredJob): Promise<FinishResult | undefined> {
+    for (let first = true; ; first = false) {
+      const stored = first && seen !== undefined ? seen : await this.get(id);
       if (stored === undefined) {
         return undefined;
       }
@@ -242,12 +252,13 @@ class RedisJobStore implements JobStore {
         ),
       );
       if (result === 1) {
+        this.listeners.tell(job);
         return { job, changed: true };
       }
       if (result === -1) {
         return undefined;
       }
-      // Changed by someone else since our read: read again and decide anew.
+      // Changed by someone else since our read (or `seen` was old): read again and decide anew.
     }
   }
 

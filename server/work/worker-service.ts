@@ -25,7 +25,7 @@ import {
   readProgress,
   readWorkerId,
 } from "../service/work-fields.js";
-import { changedJob, type JobStore } from "../stores/job-store.js";
+import { changedJob, type JobStore, type StoredJob } from "../stores/job-store.js";
 import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import type { ProgressCoalescer } from "./progress-coalescer.js";
@@ -76,13 +76,17 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   const { store, queue, clock, heldWaits, progress, maxWaitMs, defaultLeaseMs, maxLeaseMs, maxPayloadBytes, onError } = options;
   let held = 0;
 
-  /** The job with this id, else NOT_FOUND. Workers see jobs of every owner. */
-  async function readJob(jobId: string): Promise<Job> {
+  /** The job with this id, and its owner, else NOT_FOUND. Workers see jobs of every owner. */
+  async function readStored(jobId: string): Promise<StoredJob> {
     const stored = await store.get(jobId);
     if (stored === undefined) {
       throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
     }
-    return stored.job;
+    return stored;
+  }
+
+  async function readJob(jobId: string): Promise<Job> {
+    return (await readStored(jobId)).job;
   }
 
   /** Lets go of a lease whose job has ended; a token that is not the lease changes nothing. */
@@ -102,8 +106,9 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * The pending job a call with `token` is about, its lease checked (and moved on, as any call
    * from its worker shows it alive). An ended job is FAILED_PRECONDITION, and its lease let go.
    */
-  async function heldJob(jobId: string, token: string): Promise<Job> {
-    const job = await readJob(jobId);
+  async function heldJob(jobId: string, token: string): Promise<StoredJob> {
+    const stored = await readStored(jobId);
+    const job = stored.job;
     if (job.state !== JobState.PENDING) {
       await letGo(job, token);
       throw new ConnectError(`job ${jobId} has ended (${JobState[job.state]}): its lease is over`, Code.FailedPrecondition);
@@ -112,7 +117,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       throw staleLease(jobId);
     }
     await queue.extend(job, token, leaseMsOf(token) ?? defaultLeaseMs);
-    return job;
+    return stored;
   }
 
   /** Ends a job whose attempts have run out, and takes it out of the queue. */
@@ -144,8 +149,11 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       return undefined;
     }
     const now = clock.now();
-    const started = await store.update(lease.jobId, (job) =>
-      changedJob(job, { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined }, now),
+    const started = await store.update(
+      lease.jobId,
+      (job) =>
+        changedJob(job, { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined }, now),
+      stored,
     );
     if (started?.changed !== true) {
       await letGo(stored.job, lease.token);
@@ -236,11 +244,12 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const jobId = readJobId(req.jobId);
       const token = readLeaseToken(req.leaseToken);
       const result = readPayload(req.result, "result", maxPayloadBytes);
-      const job = await heldJob(jobId, token);
+      const held = await heldJob(jobId, token);
+      const job = held.job;
       progress.forget(jobId);
       // The record first: a lease lost between the check and here leaves a job that whoever
       // claims it next finds ended, and lets go.
-      const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() });
+      const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() }, held);
       if (ended?.changed !== true) {
         throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
       }
@@ -252,7 +261,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const jobId = readJobId(req.jobId);
       const token = readLeaseToken(req.leaseToken);
       const message = readErrorMessage(req.errorMessage);
-      const job = await heldJob(jobId, token);
+      const held = await heldJob(jobId, token);
+      const job = held.job;
       progress.forget(jobId);
       if (req.retryable && job.attempt < job.maxAttempts) {
         if (await queue.retry(job, token, message)) {
@@ -263,7 +273,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const errorMessage = req.retryable
         ? `${message} (attempt ${job.attempt} of ${job.maxAttempts}: no attempts left)`
         : message;
-      const ended = await store.finish(jobId, { state: JobState.ERROR, errorMessage, at: clock.now() });
+      const ended = await store.finish(jobId, { state: JobState.ERROR, errorMessage, at: clock.now() }, held);
       if (ended?.changed !== true) {
         throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
       }

@@ -32,8 +32,8 @@ describeJobStoreContract(
     return {
       create: (job, owner) => store.create(job, owner),
       get: (id) => store.get(id),
-      finish: (id, outcome) => store.finish(id, outcome),
-      update: (id, change) => store.update(id, change),
+      finish: (id, outcome, seen) => store.finish(id, outcome, seen),
+      update: (id, change, seen) => store.update(id, change, seen),
       list: (query) => store.list(query),
       subscribe: (id, listener) => store.subscribe(id, listener),
       counts: () => store.counts(),
