@@ -16,8 +16,10 @@ export function jobDetails(job: Job, problem: ErrorText | undefined): Node[] {
       if (job.shouldError) {
         nodes.push(span("muted", "will end in error"));
       }
-    } else if (job.attempt === 0) {
-      nodes.push(span("muted", "waiting for a worker"));
+    } else if (!job.held) {
+      // Not held: waiting for its first worker, or for its next attempt (after a failure or a
+      // lost lease).
+      nodes.push(span("muted", job.attempt === 0 ? "waiting for a worker" : `waiting for attempt ${job.attempt + 1}`));
     } else {
       nodes.push(progressLine(job));
     }

@@ -39,8 +39,10 @@ function workProgress(job: Job): JobProgress {
   if (job.state !== JOB_STATUS.PENDING) {
     return { fraction, remainingMs: undefined, note: "ended" };
   }
-  if (job.attempt === 0) {
-    return { fraction, remainingMs: undefined, note: "waiting for a worker" };
+  if (!job.held) {
+    const next =
+      job.attempt === 0 ? "waiting for a worker" : `waiting for a worker (attempt ${job.attempt + 1} of ${job.maxAttempts})`;
+    return { fraction, remainingMs: undefined, note: next };
   }
   const said = job.progress?.message ?? "";
   const attempt = `attempt ${job.attempt}${job.maxAttempts > 0 ? ` of ${job.maxAttempts}` : ""}`;

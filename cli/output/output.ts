@@ -90,7 +90,7 @@ function formatWorkJob(job: Job, nowMs: number, options: JobLineOptions): string
   const columns = [job.id, stateName(job).padEnd(9), job.kind, `v${job.version}`];
   if (job.state === JobState.PENDING) {
     const { fraction, note } = jobProgress(job, nowMs);
-    columns.push(job.attempt === 0 ? (note ?? "") : `${Math.round(fraction * 100)}% ${note ?? ""}`);
+    columns.push(job.held ? `${Math.round(fraction * 100)}% ${note ?? ""}` : (note ?? ""));
   } else if (job.createTime !== undefined && job.updateTime !== undefined) {
     let ended = `ended after ${formatDuration(timestampMs(job.updateTime) - timestampMs(job.createTime))}`;
     const result = jobResult(job);

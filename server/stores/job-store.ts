@@ -63,6 +63,7 @@ export function endedJob(job: Job, outcome: Outcome): Job {
     state: outcome.state,
     errorMessage: outcome.errorMessage ?? "",
     result: outcome.result,
+    held: false,
     updateTime: timestampFromMs(outcome.at),
     version: job.version + 1n,
   };

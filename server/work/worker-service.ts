@@ -74,7 +74,7 @@ export interface WorkerServiceParts {
 /** The WorkerService handlers over a store (the truth of each job) and a work queue (who holds it). */
 export function createWorkerService(options: WorkerServiceOptions): WorkerServiceParts {
   const { store, queue, clock, heldWaits, progress, maxWaitMs, defaultLeaseMs, maxLeaseMs, maxPayloadBytes, onError } = options;
-  let held = 0;
+  let heldClaims = 0;
 
   /** The job with this id, and its owner, else NOT_FOUND. Workers see jobs of every owner. */
   async function readStored(jobId: string): Promise<StoredJob> {
@@ -120,6 +120,20 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     return stored;
   }
 
+  /**
+   * Says in the record that no worker holds the job any more (its attempt failed and it waits
+   * for the next, or its lease ran out): waiters see it, and its progress goes with the attempt.
+   */
+  async function letGoOfAttempt(stored: StoredJob): Promise<Job | undefined> {
+    const at = clock.now();
+    const result = await store.update(
+      stored.job.id,
+      (job) => (job.held ? changedJob(job, { held: false, progress: undefined }, at) : undefined),
+      stored,
+    );
+    return result?.job;
+  }
+
   /** Ends a job whose attempts have run out, and takes it out of the queue. */
   async function endOutOfAttempts(job: Job, why: string): Promise<void> {
     const ended = await store.finish(job.id, {
@@ -152,7 +166,11 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const started = await store.update(
       lease.jobId,
       (job) =>
-        changedJob(job, { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined }, now),
+        changedJob(
+          job,
+          { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined, held: true },
+          now,
+        ),
       stored,
     );
     if (started?.changed !== true) {
@@ -177,7 +195,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const timer = hold ? setTimeout(end, holdMs) : undefined;
     const unhold = hold ? heldWaits.hold(caller, end) : undefined;
     ctx.signal.addEventListener("abort", end, { once: true });
-    held++;
+    heldClaims++;
     try {
       while (!ended.signal.aborted) {
         const lease = await queue.claim({ kinds, leaseMs, hold, signal: ended.signal });
@@ -198,7 +216,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       }
       return create(ClaimJobResponseSchema, {});
     } finally {
-      held--;
+      heldClaims--;
       clearTimeout(timer);
       unhold?.();
       ctx.signal.removeEventListener("abort", end);
@@ -267,7 +285,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       if (req.retryable && job.attempt < job.maxAttempts) {
         if (await queue.retry(job, token, message)) {
           options.onRetried?.(job);
-          return create(FailJobResponseSchema, { job: await readJob(jobId) });
+          const waiting = await letGoOfAttempt(held);
+          return create(FailJobResponseSchema, { job: waiting ?? (await readJob(jobId)) });
         }
       }
       const errorMessage = req.retryable
@@ -284,7 +303,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
 
   return {
     impl,
-    heldClaims: () => held,
+    heldClaims: () => heldClaims,
     async leaseExpired(jobId) {
       const stored = await store.get(jobId);
       if (stored === undefined) {
@@ -297,6 +316,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       } else if (job.attempt >= job.maxAttempts) {
         await endOutOfAttempts(job, "the lease ran out (the worker stopped sending heartbeats)");
         await queue.remove(job);
+      } else {
+        await letGoOfAttempt(stored);
       }
     },
   };

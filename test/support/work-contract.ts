@@ -117,7 +117,7 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       const first = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
       // No heartbeat: the 1.5 s lease runs out and the job is claimed again.
       const second = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 15n } });
-      expect(second.job).toMatchObject({ id: created.id, attempt: 2 });
+      expect(second.job).toMatchObject({ id: created.id, attempt: 2, held: true });
       expect(second.leaseToken).not.toBe(first.leaseToken);
       for (const call of [
         workerClient(server.url).heartbeat({ jobId: created.id, leaseToken: first.leaseToken }),
@@ -132,6 +132,25 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       });
       await workerClient(server.url).completeJob({ jobId: created.id, leaseToken: second.leaseToken });
       expect(await metricValue(server.url, "leases_expired_total")).toBeGreaterThanOrEqual(1);
+    });
+
+    it("says in the job when its lease ran out: no longer held, its progress gone, a new version for waiters", async () => {
+      const created = await createWork();
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
+      expect(claim.job?.held).toBe(true);
+      await workerClient(server.url).heartbeat({ jobId: created.id, leaseToken: claim.leaseToken, progress: { fraction: 0.4 } });
+      await waitUntil(async () => (await rawClient(server.url).getStatus({ jobId: created.id })).job?.progress !== undefined, {
+        what: "the progress to be shown",
+      });
+      const shown = (await rawClient(server.url).getStatus({ jobId: created.id })).job!;
+      // No more heartbeats: a long wait from the version seen wakes when the lease runs out.
+      const woken = await rawClient(server.url).getStatus({
+        jobId: created.id,
+        wait: { seconds: 20n },
+        knownVersion: shown.version,
+      });
+      expect(woken.job).toMatchObject({ state: JobState.PENDING, attempt: 1, held: false });
+      expect(woken.job?.progress).toBeUndefined();
     });
 
     it("keeps a lease alive with heartbeats past its duration", async () => {
@@ -175,7 +194,8 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
         errorMessage: "flaky",
         retryable: true,
       });
-      expect(failed.job).toMatchObject({ state: JobState.PENDING, attempt: 1 });
+      expect(failed.job).toMatchObject({ state: JobState.PENDING, attempt: 1, held: false });
+      expect(failed.job?.version).toBeGreaterThan(first.job!.version);
       const failedAt = Date.now();
       const second = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 10n } });
       expect(second.job).toMatchObject({ id: created.id, attempt: 2 });

@@ -12,7 +12,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file jobs/v1/job.proto.
  */
 export const file_jobs_v1_job: GenFile = /*@__PURE__*/
-  fileDesc("ChFqb2JzL3YxL2pvYi5wcm90bxIHam9icy52MSK3BAoDSm9iEgoKAmlkGAEgASgJEiAKBXN0YXRlGAIgASgOMhEuam9icy52MS5Kb2JTdGF0ZRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWVzdGltYXRlZF9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhIKCnJlcXVlc3RfaWQYCSABKAkSFAoMc2hvdWxkX2Vycm9yGAogASgIEgwKBGtpbmQYCyABKAkSJQoFaW5wdXQYDCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJgoGcmVzdWx0GA0gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiMKCHByb2dyZXNzGA4gASgLMhEuam9icy52MS5Qcm9ncmVzcxIPCgdhdHRlbXB0GA8gASgFEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG1heF9hdHRlbXB0cxgRIAEoBSItCghQcm9ncmVzcxIQCghmcmFjdGlvbhgBIAEoARIPCgdtZXNzYWdlGAIgASgJKoMBCghKb2JTdGF0ZRIZChVKT0JfU1RBVEVfVU5TUEVDSUZJRUQQABIVChFKT0JfU1RBVEVfUEVORElORxABEhcKE0pPQl9TVEFURV9DT01QTEVURUQQAhITCg9KT0JfU1RBVEVfRVJST1IQAxIXChNKT0JfU1RBVEVfQ0FOQ0VMTEVEEARiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
+  fileDesc("ChFqb2JzL3YxL2pvYi5wcm90bxIHam9icy52MSLFBAoDSm9iEgoKAmlkGAEgASgJEiAKBXN0YXRlGAIgASgOMhEuam9icy52MS5Kb2JTdGF0ZRIvCgtjcmVhdGVfdGltZRgDIAEoCzIaLmdvb2dsZS5wcm90b2J1Zi5UaW1lc3RhbXASLwoLdXBkYXRlX3RpbWUYBCABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEj0KGWVzdGltYXRlZF9jb21wbGV0aW9uX3RpbWUYBSABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YBiABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFQoNZXJyb3JfbWVzc2FnZRgHIAEoCRIPCgd2ZXJzaW9uGAggASgEEhIKCnJlcXVlc3RfaWQYCSABKAkSFAoMc2hvdWxkX2Vycm9yGAogASgIEgwKBGtpbmQYCyABKAkSJQoFaW5wdXQYDCABKAsyFi5nb29nbGUucHJvdG9idWYuVmFsdWUSJgoGcmVzdWx0GA0gASgLMhYuZ29vZ2xlLnByb3RvYnVmLlZhbHVlEiMKCHByb2dyZXNzGA4gASgLMhEuam9icy52MS5Qcm9ncmVzcxIPCgdhdHRlbXB0GA8gASgFEi4KCnN0YXJ0X3RpbWUYECABKAsyGi5nb29nbGUucHJvdG9idWYuVGltZXN0YW1wEhQKDG1heF9hdHRlbXB0cxgRIAEoBRIMCgRoZWxkGBIgASgIIi0KCFByb2dyZXNzEhAKCGZyYWN0aW9uGAEgASgBEg8KB21lc3NhZ2UYAiABKAkqgwEKCEpvYlN0YXRlEhkKFUpPQl9TVEFURV9VTlNQRUNJRklFRBAAEhUKEUpPQl9TVEFURV9QRU5ESU5HEAESFwoTSk9CX1NUQVRFX0NPTVBMRVRFRBACEhMKD0pPQl9TVEFURV9FUlJPUhADEhcKE0pPQl9TVEFURV9DQU5DRUxMRUQQBGIGcHJvdG8z", [file_google_protobuf_duration, file_google_protobuf_struct, file_google_protobuf_timestamp]);
 
 /**
  * A job is work that takes a while. A simulated job (created without a kind) stays PENDING for
@@ -121,8 +121,9 @@ export type Job = Message<"jobs.v1.Job"> & {
   result?: Value | undefined;
 
   /**
-   * The last progress a worker reported for the current attempt; unset before any. Reports are
-   * coalesced: a job changes for progress at most a few times a second.
+   * The last progress a worker reported for the current attempt; unset before any, and again
+   * once the attempt is over (a retry, a lost lease). Reports are coalesced: a job changes for
+   * progress at most a few times a second.
    *
    * @generated from field: jobs.v1.Progress progress = 14;
    */
@@ -150,6 +151,15 @@ export type Job = Message<"jobs.v1.Job"> & {
    * @generated from field: int32 max_attempts = 17;
    */
   maxAttempts: number;
+
+  /**
+   * True while a worker holds the job: from its claim until the job ends, the worker fails the
+   * attempt, or the lease runs out. A pending job of a kind that is not held waits in its queue
+   * (for its first worker when attempt is 0, else for its next attempt).
+   *
+   * @generated from field: bool held = 18;
+   */
+  held: boolean;
 };
 
 /**
