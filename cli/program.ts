@@ -17,12 +17,13 @@ const helpAfter = `
 Durations are a number and a unit: 500ms, 5s, 1.5m, 1h.
 
 Exit status:
-  0  the job completed, or the command did what it was asked
-  1  the job ended in ERROR or CANCELLED (its error message is printed), or the server
-     refused it: not found, already ended (cancel), request id reused
+  0  the job completed (every job, for wait with several ids), or the command did what
+     it was asked
+  1  the job (any job, for wait) ended in ERROR or CANCELLED (its error message is
+     printed), or the server refused it: not found, already ended (cancel), request id reused
   2  usage error: a bad option, duration or mode, or an argument the server calls
      invalid (a malformed job id)
-  3  --timeout ran out before the job ended
+  3  --timeout ran out before the job ended (every job, for wait)
   4  the server could not be reached or refused the caller: network failure,
      unauthenticated, permission denied, rate limited or failing after --retries
   130  interrupted (Ctrl-C)
@@ -31,6 +32,7 @@ Examples:
   ${PROGRAM_NAME} create --duration 5s --wait
   ${PROGRAM_NAME} --json create --duration 2s --error
   ${PROGRAM_NAME} wait <id> --mode stream --timeout 1m
+  ${PROGRAM_NAME} wait <id> <id> <id> --timeout 5m
   ${PROGRAM_NAME} list --state pending
   ${PROGRAM_NAME} work --kind echo -- cat
   ${PROGRAM_NAME} create --kind echo --input '{"hello":"world"}' --wait`;

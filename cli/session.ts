@@ -2,6 +2,7 @@ import type { Command } from "commander";
 import { JobClient } from "../client/index.js";
 import type { CliContext } from "./cli-context.js";
 import { readGlobalOptions } from "./global-options.js";
+import { createManyProgress, type ManyProgressReporter } from "./output/many-progress.js";
 import { createOutput, type Output } from "./output/output.js";
 import { createProgress, type ProgressReporter } from "./output/progress.js";
 
@@ -13,6 +14,8 @@ export interface Session {
   url: string;
   /** A progress reporter for one wait: a live bar on a terminal (not with --json), else plain lines. */
   progress(): ProgressReporter;
+  /** A progress reporter for a wait for several jobs: a summary bar on a terminal, else plain lines. */
+  progressMany(jobIds: readonly string[]): ManyProgressReporter;
 }
 
 export function openSession(context: CliContext, command: Command): Session {
@@ -26,5 +29,6 @@ export function openSession(context: CliContext, command: Command): Session {
     signal: context.signal,
     url: options.url,
     progress: () => createProgress({ stream: context.stderr, live }),
+    progressMany: (jobIds) => createManyProgress({ stream: context.stderr, live, jobIds }),
   };
 }

@@ -66,6 +66,25 @@ export interface WatchOptions extends CallOptions {
   timeoutMs?: number;
 }
 
+export interface WatchManyOptions extends CallOptions {
+  /**
+   * How to follow the jobs. STREAM: WatchJobs streams of up to 1000 jobs each, resumed from the
+   * versions seen, with long waits per job where the server does not stream; LONG and SHORT:
+   * each job on its own, as awaitCompletion would (up to 100 at once, the others in turn).
+   * @default POLLING_MODES.STREAM
+   */
+  mode?: PollingMode;
+  /** Total time to follow the jobs, in ms; then DeadlineExceededError with the last state of each. @default no limit */
+  timeoutMs?: number;
+  /** SHORT mode: the interval between polls of each job, in ms (the server's hint wins when longer). @default 1_000 */
+  pollIntervalMs?: number;
+}
+
+export interface AwaitManyOptions extends WatchManyOptions {
+  /** Called with each new version of each job, its first read included. */
+  onUpdate?: (job: Job) => void;
+}
+
 export interface ListJobsOptions extends CallOptions {
   /** Most jobs in the page. @default the server's (50) */
   pageSize?: number;

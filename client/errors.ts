@@ -90,31 +90,55 @@ export class ServerError extends JobClientError {
   override name = "ServerError";
 }
 
-/** Thrown when no job has the id (NOT_FOUND). */
+/**
+ * Thrown when no job has the id (NOT_FOUND); by awaitAll, awaitAny and watchMany as soon as the
+ * server says that one or more of their ids name no job.
+ */
 export class JobNotFoundError extends JobClientError {
   static override readonly [errorKind]: string = "JobNotFoundError";
   override name = "JobNotFoundError";
+  /** The id that names no job: the first of `jobIds`. */
   readonly jobId: string;
+  /**
+   * Every id the server said names no job in the same answer: from awaitAll, awaitAny and
+   * watchMany, all of their unknown ids when they fit in one WatchJobs stream (1000 ids);
+   * `[jobId]` otherwise.
+   */
+  readonly jobIds: readonly string[];
 
-  constructor(message: string, options: JobClientErrorOptions & { jobId: string }) {
-    super(message, { code: Code.NotFound, ...options });
+  constructor(message: string, options: JobClientErrorOptions & { jobId: string; jobIds?: readonly string[] }) {
+    const { jobIds, ...rest } = options;
+    super(message, { code: Code.NotFound, ...rest });
     this.jobId = options.jobId;
+    this.jobIds = jobIds ?? [options.jobId];
   }
 }
 
 /**
- * Thrown when the caller's timeout ran out first: by awaitCompletion before the job ended
- * (with the job as last seen), or by any call whose retries did not fit in its timeout.
+ * Thrown when the caller's timeout ran out first: by awaitCompletion and watch before the job
+ * ended (with the job as last seen), by awaitAll, awaitAny and watchMany before they were done
+ * (with each job as last seen), or by any call whose retries did not fit in its timeout.
  */
 export class DeadlineExceededError extends JobClientError {
   static override readonly [errorKind]: string = "DeadlineExceededError";
   override name = "DeadlineExceededError";
-  /** The job as last seen before time ran out, when one was seen. */
+  /**
+   * The job as last seen before time ran out, when one was seen. From awaitAll, awaitAny and
+   * watchMany: the first of `lastJobs` that had not ended.
+   */
   readonly lastJob: Job | undefined;
+  /**
+   * Each job as last seen before time ran out. From awaitAll, awaitAny and watchMany: in the
+   * order of their ids, without repeats, leaving out any job not read yet; from awaitCompletion
+   * and watch: `lastJob` alone; from other calls: none.
+   */
+  readonly lastJobs: readonly Job[];
 
-  constructor(message: string, options: JobClientErrorOptions & { lastJob?: Job }) {
-    super(message, { code: Code.DeadlineExceeded, ...options });
-    this.lastJob = options.lastJob;
+  constructor(message: string, options: JobClientErrorOptions & { lastJob?: Job; lastJobs?: readonly Job[] }) {
+    const { lastJob, lastJobs, ...rest } = options;
+    super(message, { code: Code.DeadlineExceeded, ...rest });
+    this.lastJob = lastJob;
+    this.lastJobs = lastJobs ?? (lastJob === undefined ? [] : [lastJob]);
   }
 }
 

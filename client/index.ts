@@ -10,6 +10,12 @@
  * if (done.state === JOB_STATUS.ERROR) console.error(done.errorMessage);
  *
  * @example
+ * // Many jobs at once: one WatchJobs stream per 1000 jobs; a failed job is an outcome.
+ * const jobs = await Promise.all([1_000, 2_000, 3_000].map((ms) => client.createJob({ processingDurationMs: ms })));
+ * const ended = await client.awaitAll(jobs.map((j) => j.id), { timeoutMs: 60_000, onUpdate: (j) => console.log(j.id, j.state) });
+ * const first = await client.awaitAny(jobs.map((j) => j.id)); // and the others are no longer followed
+ *
+ * @example
  * // Real work: a worker does the jobs of a kind, and the caller reads its result.
  * import { JobClient, JobWorker, jobInput, jobResult } from "./client/index.js";
  *
@@ -37,12 +43,14 @@ export type { Job, Progress } from "../gen/jobs/v1/job_pb.js";
 export { JobState } from "../gen/jobs/v1/job_pb.js";
 export type {
   AwaitCompletionOptions,
+  AwaitManyOptions,
   CallOptions,
   CreateJobInput,
   GetStatusOptions,
   JobPage,
   ListJobsOptions,
   StatusResult,
+  WatchManyOptions,
   WatchOptions,
 } from "./call-types.js";
 export type { JobStatus, PollingMode } from "./constants.js";

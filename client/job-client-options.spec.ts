@@ -11,6 +11,7 @@ describe("client defaults", () => {
       longWaitMs: 30_000,
       mode: "long",
       pollIntervalMs: 1_000,
+      manyMode: "stream",
     });
   });
 

@@ -36,7 +36,7 @@ export interface ResolvedClientOptions {
   random: () => number;
 }
 
-/** The defaults of JobClientOptions and AwaitCompletionOptions, declared once. */
+/** The defaults of JobClientOptions, AwaitCompletionOptions and WatchManyOptions, declared once. */
 export const CLIENT_DEFAULTS = Object.freeze({
   maxRetries: 5,
   retry: Object.freeze({ initialDelayMs: 200, maxDelayMs: 10_000, multiplier: 2 }),
@@ -44,6 +44,8 @@ export const CLIENT_DEFAULTS = Object.freeze({
   longWaitMs: 30_000,
   mode: POLLING_MODES.LONG,
   pollIntervalMs: 1_000,
+  /** awaitAll, awaitAny and watchMany: one held WatchJobs stream per 1000 jobs, not one held wait per job. */
+  manyMode: POLLING_MODES.STREAM,
 });
 
 /** Extra time given to a long wait's request beyond the wait itself, for the answer to travel, in ms. */

@@ -1,15 +1,17 @@
 import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, type CallOptions as ConnectCallOptions, ConnectError, createClient } from "@connectrpc/connect";
 import { type Job, JobState } from "../gen/jobs/v1/job_pb.js";
-import { JobService, type WatchJobResponse } from "../gen/jobs/v1/job_service_pb.js";
+import { JobService, type WatchJobResponse, type WatchJobsResponse } from "../gen/jobs/v1/job_service_pb.js";
 import type {
   AwaitCompletionOptions,
+  AwaitManyOptions,
   CallOptions,
   CreateJobInput,
   GetStatusOptions,
   JobPage,
   ListJobsOptions,
   StatusResult,
+  WatchManyOptions,
   WatchOptions,
 } from "./call-types.js";
 import { openConnection } from "./connection.js";
@@ -23,13 +25,15 @@ import {
   requireNumber,
   resolveClientOptions,
 } from "./job-client-options.js";
-import type { JobReader, OpenStreamOptions } from "./job-reader.js";
+import type { JobReader, OpenManyStreamOptions, OpenStreamOptions } from "./job-reader.js";
 import { callWithRetries } from "./retries/call-with-retries.js";
 import { awaitCompletion } from "./waits/await-completion.js";
+import { awaitAll, awaitAny } from "./waits/await-many.js";
 import { pollChanges } from "./waits/poll-changes.js";
 import { releasingStream } from "./waits/releasing-stream.js";
 import { streamChanges } from "./waits/stream-changes.js";
 import { WaitScope } from "./waits/wait-scope.js";
+import { planMany, watchMany } from "./waits/watch-many.js";
 
 /** One unary call of #unary: what it is, for retries and logs, and its caller's options. */
 interface UnaryCall {
@@ -69,6 +73,7 @@ export class JobClient {
     this.#reader = {
       getStatus: (jobId, status) => this.getStatus(jobId, status),
       openStream: (jobId, stream) => this.#openStream(jobId, stream),
+      openManyStream: (stream) => this.#openManyStream(stream),
     };
   }
 
@@ -140,6 +145,42 @@ export class JobClient {
   }
 
   /**
+   * Resolves with every job once all have ended, in the order of `jobIds` (a repeated id,
+   * repeated). A job that ended in ERROR or CANCELLED is an outcome, as COMPLETED is: check each
+   * `state`. By default one WatchJobs stream follows up to 1000 jobs (more ids are split over
+   * several streams), resumed from the versions seen when it breaks, and long waits follow each
+   * job where the server does not stream; `mode` LONG or SHORT follows each job on its own.
+   * `onUpdate` hears each new version of each job. Rejects with JobNotFoundError when ids name
+   * no job (`jobIds` lists those the server named together: all of them for up to 1000 ids on
+   * a server that streams, and then before any job is reported), DeadlineExceededError (with
+   * each job as last seen in `lastJobs`) when `timeoutMs` runs out, CallAbortedError when
+   * `signal` aborts. Resolves with `[]` for no ids.
+   */
+  awaitAll(jobIds: readonly string[], options: AwaitManyOptions = {}): Promise<Job[]> {
+    return awaitAll(jobIds, options, { reader: this.#reader, settings: this.#options });
+  }
+
+  /**
+   * Resolves with the first of the jobs to end (COMPLETED, ERROR or CANCELLED), and stops
+   * following the others. Waits, reports and rejects as awaitAll does; rejects with RangeError
+   * for no ids.
+   */
+  awaitAny(jobIds: readonly string[], options: AwaitManyOptions = {}): Promise<Job> {
+    return awaitAny(jobIds, options, { reader: this.#reader, settings: this.#options });
+  }
+
+  /**
+   * Each new version of each job, every job first as it is now, until all have ended:
+   * `for await (const job of client.watchMany(ids))`, one job at a time (the jobs of one
+   * server message one after another). Backed by what awaitAll uses; breaking out of the loop
+   * ends its streams and waits. Throws as awaitAll rejects.
+   */
+  watchMany(jobIds: readonly string[], options: WatchManyOptions = {}): AsyncIterable<Job> {
+    planMany(options);
+    return watchMany(jobIds, options, { reader: this.#reader, settings: this.#options });
+  }
+
+  /**
    * Cancels a pending job and returns it (CANCELLED). A job that has ended already is a
    * JobClientError with code FAILED_PRECONDITION, unless this call's own earlier attempt
    * cancelled it and only the answer was lost: then the cancelled job is returned.
@@ -176,6 +217,13 @@ export class JobClient {
   #openStream(jobId: string, { knownVersion, signal, timeoutMs }: OpenStreamOptions): AsyncIterable<WatchJobResponse> {
     return releasingStream(
       (call) => this.#rpc.watchJob({ jobId, knownVersion }, { signal: call, timeoutMs, headers: this.#headers }),
+      signal,
+    );
+  }
+
+  #openManyStream({ jobIds, knownVersions, signal, timeoutMs }: OpenManyStreamOptions): AsyncIterable<WatchJobsResponse> {
+    return releasingStream(
+      (call) => this.#rpc.watchJobs({ jobIds, knownVersions }, { signal: call, timeoutMs, headers: this.#headers }),
       signal,
     );
   }

@@ -2,6 +2,7 @@ import { Code } from "@connectrpc/connect";
 import {
   CallAbortedError,
   DeadlineExceededError,
+  isTerminal,
   JobClientError,
   JobNotFoundError,
   NetworkError,
@@ -21,12 +22,16 @@ export interface ErrorContext {
  */
 export function errorLine(error: unknown, context: ErrorContext): string {
   if (error instanceof JobNotFoundError) {
-    return `job "${error.jobId}" not found`;
+    return error.jobIds.length > 1 ? `jobs ${quoted(error.jobIds)} not found` : `job "${error.jobId}" not found`;
   }
   if (error instanceof CallAbortedError) {
     return "interrupted";
   }
   if (error instanceof DeadlineExceededError) {
+    if (error.lastJobs.length > 1) {
+      const open = error.lastJobs.filter((job) => !isTerminal(job));
+      return `timed out: ${open.length} of ${error.lastJobs.length} jobs still PENDING: ${listed(open.map((job) => job.id))}`;
+    }
     const last = error.lastJob;
     return last === undefined ? `timed out: ${error.message}` : `timed out: job ${last.id} is still ${stateName(last)}`;
   }
@@ -45,6 +50,20 @@ export function errorLine(error: unknown, context: ErrorContext): string {
     return error.message.startsWith("server error") ? error.message : `${codeName(error.code)}: ${error.message}`;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/** The most ids an error line names; the others are counted. */
+const MAX_IDS_NAMED = 5;
+
+/** `"a", "b"`, or `"a", ..., "e" and 3 more`. */
+function quoted(ids: readonly string[]): string {
+  return listed(ids.map((id) => `"${id}"`));
+}
+
+/** `a, b, c`, or `a, b, c, d, e and 3 more`. */
+function listed(items: readonly string[]): string {
+  const named = items.slice(0, MAX_IDS_NAMED).join(", ");
+  return items.length > MAX_IDS_NAMED ? `${named} and ${items.length - MAX_IDS_NAMED} more` : named;
 }
 
 /** "FailedPrecondition" -> "failed precondition". */

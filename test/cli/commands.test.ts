@@ -188,6 +188,63 @@ describe("the jobs-cli command", () => {
     }
   }, 60_000);
 
+  it("waits for three jobs, one failing: a line for each as it ends, the failure's message once on stderr, exit 1", async () => {
+    const { client } = clientFor(server.url);
+    // Long enough to outlast the command's start, even on a busy machine; they end b, c, a.
+    const [a, b, c] = await Promise.all([
+      client.createJob({ processingDurationMs: 4_000 }),
+      client.createJob({ processingDurationMs: 2_000, shouldError: true }),
+      client.createJob({ processingDurationMs: 3_000 }),
+    ]);
+    const run = await jobs("wait", a!.id, b!.id, c!.id);
+    expect(run.code).toBe(1);
+    expect(lines(run.stdout).map((line) => line.split(/\s+/).slice(0, 2))).toEqual([
+      [b!.id, "ERROR"],
+      [c!.id, "COMPLETED"],
+      [a!.id, "COMPLETED"],
+    ]);
+    const errors = lines(run.stderr).filter((line) => line.startsWith("jobs-cli: "));
+    expect(errors).toEqual([`jobs-cli: job ${b!.id} ended in ERROR: ${SIMULATED_ERROR_MESSAGE}`]);
+    expect(occurrences(run.stdout + run.stderr, SIMULATED_ERROR_MESSAGE)).toBe(1);
+    // Not a terminal: a plain line for each pending job, as for one.
+    for (const job of [a, b, c]) {
+      expect(run.stderr).toContain(`waiting for ${job!.id}: PENDING, ends in `);
+    }
+  });
+
+  it("exits 3 when --timeout runs out before every job has ended, naming those still pending", async () => {
+    const { client } = clientFor(server.url);
+    const [done, slow, slower] = await Promise.all([
+      client.createJob({ processingDurationMs: 0 }),
+      client.createJob({ processingDurationMs: 60_000 }),
+      client.createJob({ processingDurationMs: 60_000 }),
+    ]);
+    await client.awaitCompletion(done!.id, { timeoutMs: 5_000 });
+    const run = await jobs("wait", done!.id, slow!.id, slower!.id, "--timeout", "1s");
+    expect(run.code).toBe(3);
+    expect(lines(run.stdout)).toEqual([expect.stringMatching(new RegExp(`^${done!.id}\\s+COMPLETED\\s`))]);
+    expect(lines(run.stderr).at(-1)).toBe(`jobs-cli: timed out: 2 of 3 jobs still PENDING: ${slow!.id}, ${slower!.id}`);
+    expect(run.elapsedMs).toBeLessThan(20_000);
+  });
+
+  it("prints each job as proto JSON as it ends with --json, and exits 0 when every job completed", async () => {
+    const { client } = clientFor(server.url);
+    const created = await Promise.all([300, 600].map((ms) => client.createJob({ processingDurationMs: ms })));
+    const run = await jobs("--json", "wait", ...created.map((job) => job.id));
+    expect(run.code).toBe(0);
+    const printed = lines(run.stdout).map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(printed.map((job) => [job.id, job.state])).toEqual(created.map((job) => [job.id, "JOB_STATE_COMPLETED"]));
+  });
+
+  it("exits 1 with one line naming the ids not found among several", async () => {
+    const { client } = clientFor(server.url);
+    const job = await client.createJob({ processingDurationMs: 60_000 });
+    const run = await jobs("wait", job.id, "AAAAAAAAAAAAAAAAAAAAAA", "-AAAAAAAAAAAAAAAAAAAAA");
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe("");
+    expect(run.stderr).toBe('jobs-cli: jobs "AAAAAAAAAAAAAAAAAAAAAA", "-AAAAAAAAAAAAAAAAAAAAA" not found\n');
+  });
+
   it("takes the server from JOBS_URL", async () => {
     const run = await runJobs(["list", "--page-size", "1"], { JOBS_URL: server.url });
     expect(run.code).toBe(0);
@@ -296,7 +353,7 @@ describe("the jobs-cli command", () => {
     const [help, waitHelp, usage] = runs;
     expect(help?.stdout).toMatch(/^Usage: jobs-cli \[options\] \[command\]$/m);
     expect(help?.stdout).toMatch(/^ {2}jobs-cli wait <id> --mode stream --timeout 1m$/m);
-    expect(waitHelp?.stdout).toMatch(/^Usage: jobs-cli wait \[options\] <id>$/m);
+    expect(waitHelp?.stdout).toMatch(/^Usage: jobs-cli wait \[options\] <id\.\.\.>$/m);
     expect(usage?.stderr).toBe("jobs-cli: missing required argument 'id'\n");
     for (const run of runs) {
       expect(run.stdout + run.stderr).not.toMatch(/(^|\s)jobs(:|\s+(\[options\]|create|status|wait|watch|list|cancel)\b)/m);

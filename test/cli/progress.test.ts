@@ -3,6 +3,7 @@ import { create } from "@bufbuild/protobuf";
 import { timestampFromMs } from "@bufbuild/protobuf/wkt";
 import { describe, expect, it } from "vitest";
 import { jobProgress } from "../../cli/output/job-progress.js";
+import { createManyProgress } from "../../cli/output/many-progress.js";
 import { createProgress } from "../../cli/output/progress.js";
 import { JOB_STATUS } from "../../client/index.js";
 import { type Job, JobSchema } from "../../gen/jobs/v1/job_pb.js";
@@ -10,14 +11,14 @@ import { waitUntil } from "../support/wait-until.js";
 
 const t0 = 1_800_000_000_000;
 
-function job(state: number, updateMs = t0, version = 1n): Job {
+function job(state: number, updateMs = t0, version = 1n, id = "job-id-0000000000000000", durationMs = 4_000): Job {
   return create(JobSchema, {
-    id: "job-id-0000000000000000",
+    id,
     state,
     version,
     createTime: timestampFromMs(t0),
     updateTime: timestampFromMs(updateMs),
-    estimatedCompletionTime: timestampFromMs(t0 + 4_000),
+    estimatedCompletionTime: timestampFromMs(t0 + durationMs),
   });
 }
 
@@ -33,7 +34,7 @@ function fakeStderr(isTTY: boolean) {
   const stream = Object.assign(writable, { isTTY, columns: 120 });
   // Cursor moves and line clears become line breaks, so each frame reads as a line.
   // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal escapes are what is replaced
-  return { stream, text: () => written.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "\n") };
+  return { stream, raw: () => written, text: () => written.replace(/\x1b\[[0-9;?]*[A-Za-z]|\x1b[78]/g, "\n") };
 }
 
 describe("jobProgress", () => {
@@ -78,5 +79,55 @@ describe("createProgress", () => {
     progress.update(job(JOB_STATUS.COMPLETED, t0 + 4_000, 2n));
     progress.finish(job(JOB_STATUS.COMPLETED, t0 + 4_000, 2n));
     expect(text()).toBe("waiting for job-id-0000000000000000: PENDING, ends in 3s\n");
+  });
+});
+
+describe("createManyProgress", () => {
+  const a = (state: number, version = 1n) => job(state, t0 + 2_000, version, "job-a", 2_000);
+  const b = (state: number, version = 1n) => job(state, t0 + 4_000, version, "job-b", 4_000);
+
+  it("draws one bar for all the jobs on a terminal, and clears it for each line printed", async () => {
+    const { stream, raw, text } = fakeStderr(true);
+    const progress = createManyProgress({
+      stream,
+      live: true,
+      jobIds: ["job-a", "job-b"],
+      intervalMs: 10,
+      now: () => t0 + 1_000,
+    });
+    let atPrint = "";
+    try {
+      progress.update(a(JOB_STATUS.PENDING));
+      progress.update(b(JOB_STATUS.PENDING));
+      // (0.5 + 0.25) / 2 of the way (cli-progress rounds down); 3 s to the latest end.
+      await waitUntil(() => text().includes("37% | 0/2 ended | 3s left"), { what: "the bar to show both jobs" });
+      progress.update(a(JOB_STATUS.ERROR, 2n));
+      progress.print(() => {
+        atPrint = raw();
+      });
+      // Drawn again at once below the line, with the job that ended.
+      expect(raw().slice(atPrint.length)).toContain("62% | 1/2 ended, 1 failed | 3s left");
+    } finally {
+      progress.finish();
+    }
+    // The bar's line was cleared before the line was written.
+    expect(atPrint.endsWith("\x1b[2K")).toBe(true);
+    expect(raw().endsWith("\x1b[2K")).toBe(true);
+  });
+
+  it("writes one plain line per pending version of each job elsewhere, and prints lines as they are", () => {
+    const { stream, text } = fakeStderr(false);
+    const progress = createManyProgress({ stream, live: false, jobIds: ["job-a", "job-b"], now: () => t0 + 1_000 });
+    progress.update(a(JOB_STATUS.PENDING));
+    progress.update(b(JOB_STATUS.PENDING));
+    progress.update(a(JOB_STATUS.PENDING));
+    progress.update(a(JOB_STATUS.COMPLETED, 2n));
+    let printed = false;
+    progress.print(() => {
+      printed = true;
+    });
+    progress.finish();
+    expect(printed).toBe(true);
+    expect(text()).toBe("waiting for job-a: PENDING, ends in 1s\nwaiting for job-b: PENDING, ends in 3s\n");
   });
 });

@@ -131,6 +131,32 @@ describe.each(transports)("a wait that ends (%s)", (_name, makeTransport) => {
     expect(await timers.running()).toBe(0);
   });
 
+  it("leaves no timer running once awaitAll resolves, awaitAny resolves, or awaitAll times out", async () => {
+    const ending = await Promise.all([300, 500].map((ms) => client.createJob({ processingDurationMs: ms })));
+    const timers = track();
+    const all = await client.awaitAll(
+      ending.map((job) => job.id),
+      { timeoutMs: TEN_MINUTES },
+    );
+    expect(all.map((job) => job.state)).toEqual([JOB_STATUS.COMPLETED, JOB_STATUS.COMPLETED]);
+    expect(await timers.running()).toBe(0);
+
+    const mixed = await Promise.all([60_000, 300].map((ms) => client.createJob({ processingDurationMs: ms })));
+    const first = await client.awaitAny(
+      mixed.map((job) => job.id),
+      { timeoutMs: TEN_MINUTES },
+    );
+    expect(first.id).toBe(mixed[1]?.id);
+    expect(await timers.running()).toBe(0);
+
+    const late = client.awaitAll(
+      mixed.map((job) => job.id),
+      { timeoutMs: 500 },
+    );
+    await expect(late).rejects.toBeInstanceOf(DeadlineExceededError);
+    expect(await timers.running()).toBe(0);
+  });
+
   it("leaves no timer running once STREAM mode, falling back to long waits, resolves", async () => {
     // A JobService with GetStatus (asking the real server) but no WatchJob: UNIMPLEMENTED.
     const upstream = new JobClient({ transport: makeTransport(server.url) });
