@@ -169,6 +169,7 @@ describe("registerReflection", () => {
       "CreateJob",
       "GetStatus",
       "WatchJob",
+      "WatchJobs",
       "CancelJob",
       "ListJobs",
     ]);
