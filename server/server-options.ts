@@ -71,7 +71,7 @@ export interface ServiceSettings {
   maxLeaseMs: number;
   /**
    * How often leases are checked for expiry on Redis (BullMQ's stalledInterval), in ms: a job
-   * whose worker died goes back to the queue within its lease plus about this long. On memory
+   * whose worker died goes back to the queue within its lease plus one to two of these. On memory
    * each lease has its own timer. @default 5_000
    */
   leaseCheckMs: number;

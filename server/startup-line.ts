@@ -22,7 +22,7 @@ export function startupLine(app: FastifyInstance, config: ServerConfig): string 
   const store = config.jobStore === "redis" ? "Redis (REDIS_URL)" : "memory (this process only)";
   const keys = config.apiKeys.length > 0 ? `${config.apiKeys.length} API key(s) required` : "open (no API keys)";
   return (
-    `serving jobs.v1.JobService at ${url}: Connect, gRPC and gRPC-Web over HTTP/1.1 and h2c; store ${store}; ${keys}; ` +
+    `serving jobs.v1.JobService and WorkerService at ${url}: Connect, gRPC and gRPC-Web over HTTP/1.1 and h2c; store ${store}; ${keys}; ` +
     `long waits up to ${formatDurationText(config.maxWaitMs)}; short polls ${rate(config.shortPollRate)}, creates ${rate(config.createRate)} per caller. ` +
     `The page: ${url}/  metrics: ${url}/metrics  reflection: npx buf curl --protocol grpc --http2-prior-knowledge --list-services ${url}`
   );

@@ -1,8 +1,9 @@
 import type { Command } from "commander";
-import { JobWorker, jobInput, NonRetryableError } from "../../client/index.js";
+import { JobWorker, jobInput, type Logger, NonRetryableError } from "../../client/index.js";
 import type { CliContext } from "../cli-context.js";
 import { EXIT_CODES } from "../exit-codes.js";
 import { readGlobalOptions } from "../global-options.js";
+import { PROGRAM_NAME } from "../program-name.js";
 import { CommandFailedError, runCommandJob } from "../work/command-job.js";
 
 export interface WorkOptions {
@@ -22,6 +23,7 @@ export async function runWork(context: CliContext, commandLine: string[], option
     context.stderr.write(`${line}\n`);
   };
   const worker = new JobWorker({
+    logger: workerLog(say),
     baseUrl: globals.url,
     apiKey: globals.apiKey,
     maxRetries: globals.retries,
@@ -33,7 +35,8 @@ export async function runWork(context: CliContext, commandLine: string[], option
       say(`job ${job.id}: started (${job.kind}, attempt ${attempt})`);
       try {
         const result = await runCommandJob(program, args, { input: jobInput(job), signal, progress, stderr: context.stderr });
-        say(`job ${job.id}: completed`);
+        // Whether the server takes the result is the worker's to say (below, if it does not).
+        say(`job ${job.id}: command succeeded, sending its result`);
         return result;
       } catch (error) {
         say(
@@ -56,6 +59,34 @@ export async function runWork(context: CliContext, commandLine: string[], option
     context.signal.removeEventListener("abort", stop);
   }
   context.exitCode = EXIT_CODES.OK;
+}
+
+/** How often one kind of warning (a claim retried while the server is away) is repeated, in ms. */
+const REPEAT_WARNING_MS = 10_000;
+
+/**
+ * The worker's log on stderr, as `jobs-cli: ...` lines: its warnings (claims retried while the
+ * server is away or refusing) once per kind every REPEAT_WARNING_MS, its errors (a report the
+ * server refused) each time.
+ */
+function workerLog(say: (line: string) => void): Logger {
+  const lastSaid = new Map<string, number>();
+  const line = (fields: Record<string, unknown>, message: string): string => {
+    const detail = [fields.code, fields.error].filter((part) => part !== undefined && part !== "Unknown").join(": ");
+    return `${PROGRAM_NAME}: ${message}${detail === "" ? "" : ` (${detail})`}`;
+  };
+  return {
+    warn(fields, message) {
+      const now = Date.now();
+      if (now - (lastSaid.get(message) ?? -Infinity) >= REPEAT_WARNING_MS) {
+        lastSaid.set(message, now);
+        say(line(fields, message));
+      }
+    },
+    error(fields, message) {
+      say(line(fields, message));
+    },
+  };
 }
 
 function reasonOf(signal: AbortSignal): string {

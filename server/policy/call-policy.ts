@@ -38,7 +38,8 @@ export type Audience = "jobs" | "work";
 /** The rules every way into JobService and WorkerService applies alike, before a request's body is read. */
 export interface CallPolicy {
   /**
-   * Admits a call, in this order: UNAVAILABLE once the server is closing; UNAUTHENTICATED without
+   * Admits a call, in this order: UNAVAILABLE once the server is closing (for JobService: workers
+   * may still report the jobs they hold); UNAUTHENTICATED without
    * a valid key when keys are on, PERMISSION_DENIED for a key of the other audience (a worker
    * key on JobService, a caller's key on WorkerService); then the injected faults. `peer` is the
    * connection's address; behind a trusted proxy, the caller's address is the one it forwards.
@@ -63,7 +64,9 @@ export function createCallPolicy({
   let closing = false;
   return {
     admit(request, peer, audience = "jobs") {
-      if (closing) {
+      // Workers are let in while the server closes, to report the jobs they hold; their new
+      // claims are refused by WorkerService itself.
+      if (closing && audience === "jobs") {
         throw new ConnectError("the server is shutting down", Code.Unavailable);
       }
       let admission: Admission;

@@ -232,6 +232,10 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       if (options.available?.() === false) {
         throw new ConnectError("the work queue is unavailable", Code.Unavailable);
       }
+      if (heldWaits.isClosed) {
+        // Closing: the jobs in hand may still be reported (heartbeats, completions), not new ones taken.
+        throw new ConnectError("the server is shutting down; claim elsewhere", Code.Unavailable);
+      }
       const holdMs = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, ctx.timeoutMs()) : 0;
       return claim(kinds, leaseMs, holdMs, ctx);
     },

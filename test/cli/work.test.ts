@@ -99,6 +99,16 @@ describe("jobs-cli work and create --kind", () => {
     expect((await rawClient(server.url).getStatus({ jobId: later.id })).job?.attempt).toBe(0);
   });
 
+  it("says on stderr that it keeps trying while the server cannot be reached, and stops on SIGTERM", async () => {
+    const unreachable = cli(["work", "--kind", "x", "--", "cat"], "http://127.0.0.1:1");
+    workers.push(unreachable);
+    await waitUntil(() => /jobs-cli: retrying ClaimJob after NetworkError/.test(unreachable.stderr()), {
+      what: () => `a warning; it said: ${unreachable.stderr()}`,
+    });
+    unreachable.child.kill("SIGTERM");
+    expect(await unreachable.exited).toBe(0);
+  });
+
   it("refuses bad usage with exit status 2: neither or both of --duration and --kind, --error with --kind, bad JSON, no --kind", async () => {
     for (const args of [
       ["create"],

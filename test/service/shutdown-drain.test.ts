@@ -110,4 +110,23 @@ describe("SIGTERM", () => {
 
     expect(await server.exited).toBe(0);
   });
+
+  it("lets workers report the jobs they hold during SHUTDOWN_GRACE, and refuses their new claims", async () => {
+    const server = await spawn({ SHUTDOWN_GRACE: "3s", DRAIN_TIMEOUT: "1s" });
+    const created = await postJson(server.url, "/jobs.v1.JobService/CreateJob", { kind: "grace" });
+    const jobId = (JSON.parse(created.body) as { job: { id: string } }).job.id;
+    const claim = await postJson(server.url, "/jobs.v1.WorkerService/ClaimJob", { kinds: ["grace"], wait: "5s" });
+    const { leaseToken } = JSON.parse(claim.body) as { leaseToken: string };
+
+    server.child.kill("SIGTERM");
+    await logged(server, /closing: answering held waits/);
+    const beat = await postJson(server.url, "/jobs.v1.WorkerService/Heartbeat", { jobId, leaseToken });
+    expect(beat.status).toBe(200);
+    const again = await postJson(server.url, "/jobs.v1.WorkerService/ClaimJob", { kinds: ["grace"], wait: "5s" });
+    expect(again.status).toBe(503);
+    const done = await postJson(server.url, "/jobs.v1.WorkerService/CompleteJob", { jobId, leaseToken, result: "ok" });
+    expect(done.status).toBe(200);
+    expect(JSON.parse(done.body)).toMatchObject({ job: { state: "JOB_STATE_COMPLETED", result: "ok" } });
+    expect(await server.exited).toBe(0);
+  });
 });
