@@ -32,11 +32,14 @@ export interface Http2Sessions {
   readonly size: number;
   /** Asks every session to go (GOAWAY, letting open streams finish), and each new one after its first stream. */
   drain(): void;
-  /** Ends every session now, open streams and all. */
+  /** Ends every session: at once those with open streams, gracefully (within a second) the others. */
   destroyAll(): void;
   /** Stops looking over sessions (the server is closed). */
   stop(): void;
 }
+
+/** How long a session with nothing in flight is given to send its last frames when the server closes, in ms. */
+const LAST_WORDS_MS = 1_000;
 
 interface SessionState {
   streams: number;
@@ -168,8 +171,16 @@ export function guardHttp2Sessions(server: Http2Server, limits: Http2SessionLimi
       }
     },
     destroyAll() {
-      for (const session of sessions.keys()) {
-        session.destroy();
+      for (const [session, state] of sessions) {
+        if (state.streams > 0) {
+          session.destroy();
+        } else if (!session.destroyed) {
+          // Nothing in flight: its last answers may still be on their way out, which destroy()
+          // would cut (a gRPC client then sees its stream end without trailers). close() lets
+          // them go and ends the socket; destroy() only if the peer keeps it open past a moment.
+          session.close();
+          setTimeout(() => session.destroy(), LAST_WORDS_MS).unref();
+        }
       }
     },
     stop() {

@@ -54,7 +54,7 @@ export interface OnePortServer {
   drain(): void;
   /** Resolves once no request is in flight, or after `timeoutMs` at the latest. */
   drained(timeoutMs: number): Promise<void>;
-  /** Cuts every connection now, whatever it has in flight. */
+  /** Cuts every connection with something still in flight now; the others end once their last answers are out. */
   destroyConnections(): void;
 }
 
