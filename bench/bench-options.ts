@@ -5,7 +5,7 @@ export interface BenchOptions {
   router: boolean;
   /** The whole run is killed past this. */
   timeLimitMs: number;
-  /** Sections to run (default all): unary, held-waits, await-completion, redis, worker-path. */
+  /** Sections to run (default all): unary, held-waits, watch-many, await-completion, redis, worker-path. */
   only: Set<string>;
   unary: {
     warmupS: number;
@@ -16,6 +16,21 @@ export interface BenchOptions {
     h2Sessions: number;
   };
   heldWaits: { counts: number[]; oneWakeReps: number; streamsPerSession: number; warmupWaits: number };
+  watchMany: {
+    /** N: jobs watched at once, on N / jobsPerStream WatchJobs streams, against one long wait per job. */
+    counts: number[];
+    jobsPerStream: number;
+    /**
+     * The N at which a burst is also timed: N jobs ended at one moment, watched on streams of
+     * wakeJobsPerStream, against N other jobs ended so with one long wait each.
+     */
+    wakeJobs: number;
+    wakeJobsPerStream: number;
+    /** Jobs made, watched, held and ended once before the readings. */
+    warmupJobs: number;
+    /** CreateJob calls in flight while the jobs are made. */
+    createInFlight: number;
+  };
   awaitCompletion: { durationsMs: number[]; pollIntervalMs: number };
   redis: { durationsMs: number[] };
   workerPath: {
@@ -40,7 +55,7 @@ export interface BenchOptions {
   };
 }
 
-export const SECTIONS = ["unary", "held-waits", "await-completion", "redis", "worker-path"] as const;
+export const SECTIONS = ["unary", "held-waits", "watch-many", "await-completion", "redis", "worker-path"] as const;
 
 /** Reads `--quick`, `--router` and `--only=a,b` from the command line. */
 export function benchOptions(argv: readonly string[]): BenchOptions {
@@ -57,12 +72,20 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
     router: argv.includes("--router"),
     timeLimitMs: quick ? 118_000 : 900_000,
     only,
-    unary: { warmupS: quick ? 1 : 2, roundS: quick ? 2 : 5, rounds: quick ? 3 : 5, connections: 64, h2Sessions: 4 },
+    unary: { warmupS: quick ? 0.5 : 2, roundS: quick ? 1.5 : 5, rounds: quick ? 3 : 5, connections: 64, h2Sessions: 4 },
     heldWaits: {
-      counts: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000],
+      counts: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000, 100_000],
       oneWakeReps: 50,
       streamsPerSession: 500,
       warmupWaits: 200,
+    },
+    watchMany: {
+      counts: quick ? [10_000] : [10_000, 100_000],
+      jobsPerStream: 1_000,
+      wakeJobs: 10_000,
+      wakeJobsPerStream: 100,
+      warmupJobs: 500,
+      createInFlight: 32,
     },
     awaitCompletion: { durationsMs: spread(quick ? 4 : 10, 1_000, quick ? 3_000 : 10_000), pollIntervalMs: 1_000 },
     redis: { durationsMs: spread(40, 500, quick ? 1_500 : 3_000) },
