@@ -42,15 +42,17 @@ export interface BenchOptions {
     warmupJobs: number;
     /** The pause before each one-at-a-time create, in ms, once every worker's claim is held. */
     pauseMs: number;
-    /** Worker loops (claim, then CompleteJob) in the throughput runs. */
+    /** Worker loops (claim, then CompleteJob) of the runs compared with simulated 0 s jobs; one of workerCounts. */
     workers: number;
+    /** Worker loops of the throughput runs compared with BullMQ (its worker's concurrency), in each round. */
+    workerCounts: number[];
     /** Callers, each creating a job and awaiting its completion, then the next. */
     callers: number;
     /** Jobs per throughput run. */
     jobs: number;
     /** Jobs of the uncounted throughput run of each kind before the rounds (the JIT warms up slowly here). */
     warmupRunJobs: number;
-    /** Throughput rounds: worker jobs, then simulated 0 s jobs, in each. */
+    /** Throughput rounds: worker jobs at each count (BullMQ's after each on Redis), then simulated 0 s jobs, in each. */
     rounds: number;
   };
 }
@@ -95,10 +97,11 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
       warmupJobs: quick ? 10 : 20,
       pauseMs: 20,
       workers: 4,
+      workerCounts: [1, 4, 16],
       callers: 16,
-      jobs: quick ? 300 : 2_000,
-      warmupRunJobs: quick ? 200 : 1_000,
-      rounds: quick ? 2 : 3,
+      jobs: quick ? 200 : 2_000,
+      warmupRunJobs: quick ? 100 : 1_000,
+      rounds: quick ? 1 : 3,
     },
   };
 }
