@@ -5,7 +5,7 @@ export interface BenchOptions {
   router: boolean;
   /** The whole run is killed past this. */
   timeLimitMs: number;
-  /** Sections to run (default all): unary, held-waits, await-completion, redis, worker-path. */
+  /** Sections to run (default all): unary, held-waits, watch-many, await-completion, redis, worker-path. */
   only: Set<string>;
   unary: {
     warmupS: number;
@@ -16,6 +16,21 @@ export interface BenchOptions {
     h2Sessions: number;
   };
   heldWaits: { counts: number[]; oneWakeReps: number; streamsPerSession: number; warmupWaits: number };
+  watchMany: {
+    /** N: jobs watched at once, on N / jobsPerStream WatchJobs streams, against one long wait per job. */
+    counts: number[];
+    jobsPerStream: number;
+    /**
+     * The N at which a burst is also timed: N jobs ended at one moment, watched on streams of
+     * wakeJobsPerStream, against N other jobs ended so with one long wait each.
+     */
+    wakeJobs: number;
+    wakeJobsPerStream: number;
+    /** Jobs made, watched, held and ended once before the readings. */
+    warmupJobs: number;
+    /** CreateJob calls in flight while the jobs are made. */
+    createInFlight: number;
+  };
   awaitCompletion: { durationsMs: number[]; pollIntervalMs: number };
   redis: { durationsMs: number[] };
   workerPath: {
@@ -27,20 +42,22 @@ export interface BenchOptions {
     warmupJobs: number;
     /** The pause before each one-at-a-time create, in ms, once every worker's claim is held. */
     pauseMs: number;
-    /** Worker loops (claim, then CompleteJob) in the throughput runs. */
+    /** Worker loops (claim, then CompleteJob) of the runs compared with simulated 0 s jobs; one of workerCounts. */
     workers: number;
+    /** Worker loops of the throughput runs compared with BullMQ (its worker's concurrency), in each round. */
+    workerCounts: number[];
     /** Callers, each creating a job and awaiting its completion, then the next. */
     callers: number;
     /** Jobs per throughput run. */
     jobs: number;
     /** Jobs of the uncounted throughput run of each kind before the rounds (the JIT warms up slowly here). */
     warmupRunJobs: number;
-    /** Throughput rounds: worker jobs, then simulated 0 s jobs, in each. */
+    /** Throughput rounds: worker jobs at each count (BullMQ's after each on Redis), then simulated 0 s jobs, in each. */
     rounds: number;
   };
 }
 
-export const SECTIONS = ["unary", "held-waits", "await-completion", "redis", "worker-path"] as const;
+export const SECTIONS = ["unary", "held-waits", "watch-many", "await-completion", "redis", "worker-path"] as const;
 
 /** Reads `--quick`, `--router` and `--only=a,b` from the command line. */
 export function benchOptions(argv: readonly string[]): BenchOptions {
@@ -57,12 +74,20 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
     router: argv.includes("--router"),
     timeLimitMs: quick ? 118_000 : 900_000,
     only,
-    unary: { warmupS: quick ? 1 : 2, roundS: quick ? 2 : 5, rounds: quick ? 3 : 5, connections: 64, h2Sessions: 4 },
+    unary: { warmupS: quick ? 0.5 : 2, roundS: quick ? 1.5 : 5, rounds: quick ? 3 : 5, connections: 64, h2Sessions: 4 },
     heldWaits: {
-      counts: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000],
+      counts: quick ? [1_000, 10_000] : [1_000, 10_000, 50_000, 100_000],
       oneWakeReps: 50,
       streamsPerSession: 500,
       warmupWaits: 200,
+    },
+    watchMany: {
+      counts: quick ? [10_000] : [10_000, 100_000],
+      jobsPerStream: 1_000,
+      wakeJobs: 10_000,
+      wakeJobsPerStream: 100,
+      warmupJobs: 500,
+      createInFlight: 32,
     },
     awaitCompletion: { durationsMs: spread(quick ? 4 : 10, 1_000, quick ? 3_000 : 10_000), pollIntervalMs: 1_000 },
     redis: { durationsMs: spread(40, 500, quick ? 1_500 : 3_000) },
@@ -72,10 +97,11 @@ export function benchOptions(argv: readonly string[]): BenchOptions {
       warmupJobs: quick ? 10 : 20,
       pauseMs: 20,
       workers: 4,
+      workerCounts: [1, 4, 16],
       callers: 16,
-      jobs: quick ? 300 : 2_000,
-      warmupRunJobs: quick ? 200 : 1_000,
-      rounds: quick ? 2 : 3,
+      jobs: quick ? 200 : 2_000,
+      warmupRunJobs: quick ? 100 : 1_000,
+      rounds: quick ? 1 : 3,
     },
   };
 }

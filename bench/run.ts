@@ -11,6 +11,7 @@ import { benchAwaitCompletion } from "./sections/await-completion.js";
 import { benchHeldWaits } from "./sections/held-waits.js";
 import { benchRedisWake } from "./sections/redis-wake.js";
 import { benchUnary } from "./sections/unary.js";
+import { benchWatchMany } from "./sections/watch-many.js";
 import { benchWorkerPath } from "./sections/worker-path.js";
 import { useRouterOnly } from "./start-job-server.js";
 
@@ -35,6 +36,7 @@ const watchdog = setTimeout(() => {
 const sections: Array<[string, (notes: string[]) => Promise<{ figures: Figure[]; raw: unknown }>]> = [
   ["unary", (notes) => benchUnary(options.unary, notes)],
   ["held-waits", (notes) => benchHeldWaits(options.heldWaits, notes)],
+  ["watch-many", (notes) => benchWatchMany(options.watchMany, notes)],
   ["await-completion", (notes) => benchAwaitCompletion(options.awaitCompletion, notes)],
   ["redis", (notes) => benchRedisWake(options.redis, notes)],
   ["worker-path", (notes) => benchWorkerPath(options.workerPath, notes)],

@@ -4,8 +4,20 @@ import { type BenchChild, startChild } from "./child-process.js";
 /** The settings a bench passes to buildServer (what JSON can carry). */
 export type JobServerSettings = Pick<
   ServerOptions,
-  "shortPollRate" | "createRate" | "maxHeldWaits" | "maxWaitsPerCaller" | "maxWaitMs" | "leanGetStatus"
->;
+  | "shortPollRate"
+  | "createRate"
+  | "maxHeldWaits"
+  | "maxWaitsPerCaller"
+  | "maxWaitMs"
+  | "leanGetStatus"
+  | "maxWatchedJobsPerCaller"
+  | "maxStreamsPerConnection"
+> & {
+  /** Build the server from dist/server (compiled, as `npm start` runs it) instead of the TypeScript. @default false */
+  compiled?: boolean;
+  /** Make the memory store in the child, so that its "end" command can end many jobs at one moment. @default false */
+  endOnCommand?: boolean;
+};
 
 let leanGetStatus = true;
 
@@ -15,7 +27,7 @@ export function useRouterOnly(routerOnly: boolean): void {
 }
 
 /** Starts our server (bench/servers/job-server.ts) as a child process with --expose-gc. */
-export function startJobServer(settings: JobServerSettings): Promise<BenchChild> {
+export function startJobServer(settings: JobServerSettings, nodeFlags: string[] = []): Promise<BenchChild> {
   const args = [JSON.stringify({ leanGetStatus, ...settings })];
-  return startChild("bench/servers/job-server.ts", { args, nodeFlags: ["--expose-gc"] });
+  return startChild("bench/servers/job-server.ts", { args, nodeFlags: ["--expose-gc", ...nodeFlags] });
 }

@@ -8,8 +8,11 @@ import { longWaitFrame, longWaitJson } from "./job-calls.js";
 export interface HeldWait {
   /** Resolves once the request is written out. */
   sent: Promise<void>;
-  /** Resolves when the answer is complete: whether it was a success, and when (performance.now()). */
-  answered: Promise<{ ok: boolean; at: number }>;
+  /**
+   * Resolves when the answer is complete: whether it was a success, when (performance.now()),
+   * and over HTTP/2 the answer's message (GetStatusResponse, unframed).
+   */
+  answered: Promise<{ ok: boolean; at: number; message?: Buffer }>;
 }
 
 /** Opens long waits on one server: gRPC streams over a few HTTP/2 sessions, or one HTTP/1.1 socket each. */
@@ -38,6 +41,7 @@ export async function openH2Waits(url: string, sessions: number): Promise<WaitOp
       const answered = grpcUnary(session, headers, longWaitFrame(jobId)).then((answer) => ({
         ok: answer.status === "0",
         at: performance.now(),
+        message: answer.message,
       }));
       return { sent: Promise.resolve(), answered };
     },

@@ -1,3 +1,4 @@
+import { setMaxListeners } from "node:events";
 import { performance } from "node:perf_hooks";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fromJson } from "@bufbuild/protobuf";
@@ -35,6 +36,8 @@ export interface WorkerLoops {
 /** Starts `count` worker loops on one WorkerService client. */
 export function startWorkerLoops(options: WorkerLoopsOptions): WorkerLoops {
   const stopping = new AbortController();
+  // Every held claim listens on it: up to one per loop.
+  setMaxListeners(options.count + 10, stopping.signal);
   const completed = Array.from({ length: options.count }, () => 0);
   const failures: string[] = [];
   const loop = async (index: number): Promise<void> => {

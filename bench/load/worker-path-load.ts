@@ -59,16 +59,19 @@ export interface ThroughputRun {
 }
 
 export interface ThroughputResult {
-  variant: "worker" | "simulated";
+  /** Ours with workers, ours with simulated jobs, or BullMQ's own path (bullmq-load.ts). */
+  variant: "worker" | "simulated" | "bullmq";
+  /** Worker loops (BullMQ: the worker's concurrency); 0 for simulated jobs. */
+  workers: number;
   jobs: number;
   notCompleted: number;
   elapsedMs: number;
   jobsPerS: number;
   /** From just before CreateJob was sent to awaitCompletion resolving, in ms. */
   latencyMs: Summary;
-  /** Calls the server answered during the run (its rpc_requests_total), per job. */
+  /** Calls the server answered during the run (its rpc_requests_total), per job; NaN for BullMQ. */
   callsPerJob: number;
-  /** Jobs each worker loop completed (empty for simulated jobs). */
+  /** Jobs each worker loop completed (empty for simulated jobs and BullMQ). */
   perWorker: number[];
   failures: string[];
 }
@@ -229,6 +232,7 @@ async function throughput(spec: ThroughputRun): Promise<ThroughputResult> {
   failures.push(...(workers?.failures ?? []));
   return {
     variant: spec.variant,
+    workers: workers === undefined ? 0 : spec.workers,
     jobs: latencies.length,
     notCompleted,
     elapsedMs,

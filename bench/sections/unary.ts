@@ -59,10 +59,13 @@ export async function benchUnary(options: BenchOptions["unary"], notes: string[]
     const jobId = job?.id ?? "";
     const status = await client.getStatus({ jobId });
     const response = Buffer.from(toBinary(GetStatusResponseSchema, status)).toString("base64");
-    const bare = await start(startChild("bench/servers/bare-fastify-server.ts", { args: [response] }));
-    const grpcJs = await start(startChild("bench/servers/grpc-js-server.ts", { args: [response] }));
-    const h1 = await start(startChild("bench/load/http1-load.ts"));
-    const h2 = await start(startChild("bench/load/h2c-load.ts"));
+    // Started side by side: they are idle until their rounds.
+    const [bare, grpcJs, h1, h2] = (await Promise.all([
+      start(startChild("bench/servers/bare-fastify-server.ts", { args: [response] })),
+      start(startChild("bench/servers/grpc-js-server.ts", { args: [response] })),
+      start(startChild("bench/load/http1-load.ts")),
+      start(startChild("bench/load/h2c-load.ts")),
+    ])) as [BenchChild, BenchChild, BenchChild, BenchChild];
     await checkSameJson(url, bare.ready.url as string, jobId, notes);
 
     const binary = toBinary(GetStatusRequestSchema, create(GetStatusRequestSchema, { jobId }));
