@@ -116,7 +116,7 @@ class BullmqWorkQueue implements WorkQueue {
   }
 
   async extend({ id, kind }: QueuedJob, token: string, leaseMs: number): Promise<number> {
-    // A Job made from its id alone: extendLock needs nothing else, so no read first.
+    // A Job made from its id alone: extendLock sends nothing else (BullMQ 6.7; check at upgrades).
     const job = new BullJob(this.lane(kind).queue, "work", {}, {}, id);
     const extended = await this.guard(job.extendLock(token, leaseMs));
     if (extended !== 1) {
@@ -126,7 +126,8 @@ class BullmqWorkQueue implements WorkQueue {
   }
 
   async release(queued: QueuedJob, token: string): Promise<void> {
-    // Made from what we know of it rather than read: the move takes only its id and options.
+    // Made from what we know of it rather than read (one round trip less). This leans on what
+    // BullMQ 6.7's moveToFinishedArgs reads of a Job, its id and opts only: check at each upgrade.
     const job = new BullJob(this.workerOf(this.lane(queued.kind)), "work", {}, jobOptions(queued.maxAttempts ?? 1), queued.id);
     await this.finished(queued.id, job.moveToCompleted(null, token, false));
   }
