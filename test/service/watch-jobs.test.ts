@@ -1,33 +1,18 @@
 import { durationFromMs } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { type Job, JobState } from "../../gen/jobs/v1/job_pb.js";
-import { JobService, type WatchJobsResponse } from "../../gen/jobs/v1/job_service_pb.js";
+import type { WatchJobsResponse } from "../../gen/jobs/v1/job_service_pb.js";
 import type { ServerOptions } from "../../server/server-options.js";
 import { newJobId } from "../../server/service/job-id.js";
 import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { metricValue } from "../support/metric-value.js";
+import { rejection } from "../support/rejection.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
 import { waitUntil } from "../support/wait-until.js";
 
 // WatchJobs: many jobs on one stream, each job's changes as they happen, ending once all are
 // terminal; resumable from the versions seen.
-
-function keyed(url: string, key: string): Client<typeof JobService> {
-  return createClient(
-    JobService,
-    createConnectTransport({
-      baseUrl: url,
-      interceptors: [
-        (next) => (req) => {
-          req.header.set("authorization", `Bearer ${key}`);
-          return next(req);
-        },
-      ],
-    }),
-  );
-}
 
 async function collect(stream: AsyncIterable<WatchJobsResponse>): Promise<WatchJobsResponse[]> {
   const messages: WatchJobsResponse[] = [];
@@ -35,15 +20,6 @@ async function collect(stream: AsyncIterable<WatchJobsResponse>): Promise<WatchJ
     messages.push(message);
   }
   return messages;
-}
-
-async function codeOf(pending: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await pending;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the watch to fail");
 }
 
 describe("WatchJobs", () => {
@@ -99,9 +75,9 @@ describe("WatchJobs", () => {
 
   it("shows a caller only its own jobs: another key's job is not found", async () => {
     const { url } = await start({ apiKeys: ["key-one-0123456789", "key-two-0123456789"] });
-    const mine = (await keyed(url, "key-one-0123456789").createJob({ processingDuration: { nanos: 100_000_000 } })).job!;
-    const theirs = (await keyed(url, "key-two-0123456789").createJob({ processingDuration: { nanos: 100_000_000 } })).job!;
-    const messages = await collect(keyed(url, "key-one-0123456789").watchJobs({ jobIds: [mine.id, theirs.id] }));
+    const mine = (await rawClient(url, "key-one-0123456789").createJob({ processingDuration: { nanos: 100_000_000 } })).job!;
+    const theirs = (await rawClient(url, "key-two-0123456789").createJob({ processingDuration: { nanos: 100_000_000 } })).job!;
+    const messages = await collect(rawClient(url, "key-one-0123456789").watchJobs({ jobIds: [mine.id, theirs.id] }));
     expect(messages[0]?.notFoundJobIds).toEqual([theirs.id]);
     expect(messages.flatMap((message) => message.jobs).every((job) => job.id === mine.id)).toBe(true);
   });
@@ -145,7 +121,7 @@ describe("WatchJobs", () => {
       }
     })().catch(() => undefined);
     await waitUntil(async () => (await metricValue(url, "held_waits")) === 1, { what: "the stream to be held" });
-    const refused = await codeOf(collect(rawClient(url).watchJobs({ jobIds: jobs.slice(0, 20).map((job) => job.id) })));
+    const refused = await rejection(collect(rawClient(url).watchJobs({ jobIds: jobs.slice(0, 20).map((job) => job.id) })));
     expect(refused.code).toBe(Code.ResourceExhausted);
     expect(refused.rawMessage).toMatch(/MAX_WATCHED_JOBS_PER_CALLER/);
     abort.abort();
@@ -170,7 +146,7 @@ describe("WatchJobs", () => {
       [{ jobIds: [job!.id], knownVersions: [1n, 2n] }, /known_versions/],
     ];
     for (const [request, message] of cases) {
-      const error = await codeOf(collect(rawClient(url).watchJobs(request)));
+      const error = await rejection(collect(rawClient(url).watchJobs(request)));
       expect(error.code).toBe(Code.InvalidArgument);
       expect(error.rawMessage).toMatch(message);
     }
@@ -186,7 +162,7 @@ describe("WatchJobs", () => {
     const held = collect(rawClient(running.url).watchJobs({ jobIds: [job!.id], knownVersions: [1n] }));
     await waitUntil(async () => (await metricValue(running.url, "held_waits")) === 1, { what: "the stream to be held" });
     const closing = running.app.close();
-    expect((await codeOf(held)).code).toBe(Code.Unavailable);
+    expect((await rejection(held)).code).toBe(Code.Unavailable);
     await closing;
     server = undefined;
   });

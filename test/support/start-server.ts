@@ -1,4 +1,4 @@
-import { type Client, createClient, type Interceptor } from "@connectrpc/connect";
+import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import type { FastifyInstance } from "fastify";
 import { JobClient, type JobClientOptions } from "../../client/index.js";
@@ -64,9 +64,21 @@ export function clientFor(
   return { client: new JobClient({ ...options, transport }), counter };
 }
 
+/**
+ * A Connect transport to `url` with no retries of its own, sending `apiKey` (when given) as
+ * `authorization: Bearer <key>` on every call: what the generated clients of the tests use.
+ */
+export function wireTransport(url: string, apiKey?: string): Transport {
+  const withKey: Interceptor = (next) => (req) => {
+    req.header.set("authorization", `Bearer ${apiKey}`);
+    return next(req);
+  };
+  return createConnectTransport({ baseUrl: url, interceptors: apiKey === undefined ? [] : [withKey] });
+}
+
 /** The generated Connect client, without JobClient's retries, for asserting on the wire. */
-export function rawClient(url: string): Client<typeof JobService> {
-  return createClient(JobService, createConnectTransport({ baseUrl: url }));
+export function rawClient(url: string, apiKey?: string): Client<typeof JobService> {
+  return createClient(JobService, wireTransport(url, apiKey));
 }
 
 /** POSTs a Connect JSON request and returns the HTTP answer. */

@@ -1,42 +1,18 @@
 import { fromJson } from "@bufbuild/protobuf";
 import { timestampMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { type Client, Code, ConnectError, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { type Client, Code, createClient } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { WorkerService } from "../../gen/jobs/v1/worker_service_pb.js";
 import type { ServerOptions } from "../../server/server-options.js";
 import { metricValue } from "./metric-value.js";
-import { type RunningServer, rawClient, startServer } from "./start-server.js";
+import { rejection } from "./rejection.js";
+import { type RunningServer, rawClient, startServer, wireTransport } from "./start-server.js";
 import { waitUntil } from "./wait-until.js";
 
 /** The generated WorkerService client, without retries, for asserting on the wire. */
 export function workerClient(url: string, apiKey?: string): Client<typeof WorkerService> {
-  const headers: Record<string, string> = apiKey === undefined ? {} : { authorization: `Bearer ${apiKey}` };
-  return createClient(
-    WorkerService,
-    createConnectTransport({
-      baseUrl: url,
-      interceptors: [
-        (next) => (req) => {
-          for (const [name, value] of Object.entries(headers)) {
-            req.header.set(name, value);
-          }
-          return next(req);
-        },
-      ],
-    }),
-  );
-}
-
-/** The ConnectError a promise rejects with. */
-export async function rejection(pending: Promise<unknown>): Promise<ConnectError> {
-  try {
-    await pending;
-  } catch (error) {
-    return ConnectError.from(error);
-  }
-  throw new Error("expected the call to fail, but it succeeded");
+  return createClient(WorkerService, wireTransport(url, apiKey));
 }
 
 /** A kind unique to one test, so that tests sharing a Redis never claim each other's jobs. */

@@ -1,10 +1,9 @@
-import { Code, createClient } from "@connectrpc/connect";
-import { createConnectTransport } from "@connectrpc/connect-web";
+import { Code } from "@connectrpc/connect";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
-import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
-import { clientFor, type RunningServer, startServer } from "../support/start-server.js";
-import { rejection, workerClient } from "../support/work-contract.js";
+import { rejection } from "../support/rejection.js";
+import { clientFor, type RunningServer, rawClient, startServer } from "../support/start-server.js";
+import { workerClient } from "../support/work-contract.js";
 
 const CLIENT_KEY = "client-key-0123456789";
 const OTHER_CLIENT_KEY = "other-client-key-0123";
@@ -12,19 +11,7 @@ const WORKER_KEY = "worker-key-0123456789";
 
 describe("worker keys (WORKER_KEYS)", () => {
   let server: RunningServer;
-  const jobsAs = (key: string) =>
-    createClient(
-      JobService,
-      createConnectTransport({
-        baseUrl: server.url,
-        interceptors: [
-          (next) => (req) => {
-            req.header.set("authorization", `Bearer ${key}`);
-            return next(req);
-          },
-        ],
-      }),
-    );
+  const jobsAs = (key: string) => rawClient(server.url, key);
   beforeEach(async () => {
     server = await startServer({ apiKeys: [CLIENT_KEY, OTHER_CLIENT_KEY], workerKeys: [WORKER_KEY], createRate: 0 });
   });
