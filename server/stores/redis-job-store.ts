@@ -191,24 +191,18 @@ class RedisJobStore implements JobStore {
     return { job: fromBinary(JobSchema, data), owner: owner.toString() };
   }
 
-  async finish(id: string, outcome: Outcome, seen?: StoredJob): Promise<FinishResult | undefined> {
-    for (let first = true; ; first = false) {
-      const stored = first && seen !== undefined ? seen : await this.get(id);
-      if (stored === undefined) {
-        return undefined;
-      }
-      const current = stored.job;
-      if (current.state !== JobState.PENDING) {
-        return { job: current, changed: false };
-      }
-      const job = endedJob(current, outcome);
-      const result = await this.guard(
+  finish(id: string, outcome: Outcome, seen?: StoredJob): Promise<FinishResult | undefined> {
+    return this.compareAndSet(
+      id,
+      seen,
+      (stored) => endedJob(stored.job, outcome),
+      (stored, job) =>
         this.redis.finishJob(
           this.jobKey(id),
           this.indexKey(stored.owner, JobState.PENDING),
           this.indexKey(stored.owner, outcome.state),
           this.countsKey(),
-          String(current.version),
+          String(stored.job.version),
           Buffer.from(toBinary(JobSchema, job)),
           String(job.version),
           String(this.options.retentionMs),
@@ -216,7 +210,48 @@ class RedisJobStore implements JobStore {
           this.channel,
           JobState[outcome.state],
         ),
-      );
+    );
+  }
+
+  update(id: string, change: JobChange, seen?: StoredJob): Promise<FinishResult | undefined> {
+    return this.compareAndSet(
+      id,
+      seen,
+      (stored) => change(stored.job),
+      (stored, job) =>
+        this.redis.updateJob(
+          this.jobKey(id),
+          String(stored.job.version),
+          Buffer.from(toBinary(JobSchema, job)),
+          String(job.version),
+          id,
+          this.channel,
+        ),
+    );
+  }
+
+  /**
+   * Changes a pending job compare-and-set on its version: `next` makes the job as it should be
+   * from the one stored (undefined: no change), `write` runs the script that stores it if the
+   * version is still the one read (1), finds no job (-1) or finds it changed (0: read again and
+   * decide anew). `seen`, the job as the caller has just read it, is tried first.
+   */
+  private async compareAndSet(
+    id: string,
+    seen: StoredJob | undefined,
+    next: (stored: StoredJob) => Job | undefined,
+    write: (stored: StoredJob, job: Job) => Promise<number>,
+  ): Promise<FinishResult | undefined> {
+    for (let first = true; ; first = false) {
+      const stored = first && seen !== undefined ? seen : await this.get(id);
+      if (stored === undefined) {
+        return undefined;
+      }
+      const job = stored.job.state === JobState.PENDING ? next(stored) : undefined;
+      if (job === undefined) {
+        return { job: stored.job, changed: false };
+      }
+      const result = await this.guard(write(stored, job));
       if (result === 1) {
         // Told here at once: the published change is only for the other instances, and for
         // waits on this one it would be a read of what we just wrote.
@@ -226,39 +261,6 @@ class RedisJobStore implements JobStore {
       if (result === -1) {
         return undefined;
       }
-      // Changed by someone else since our read: read again and decide anew.
-    }
-  }
-
-  async update(id: string, change: JobChange, seen?: StoredJob): Promise<FinishResult | undefined> {
-    for (let first = true; ; first = false) {
-      const stored = first && seen !== undefined ? seen : await this.get(id);
-      if (stored === undefined) {
-        return undefined;
-      }
-      const current = stored.job;
-      const job = current.state === JobState.PENDING ? change(current) : undefined;
-      if (job === undefined) {
-        return { job: current, changed: false };
-      }
-      const result = await this.guard(
-        this.redis.updateJob(
-          this.jobKey(id),
-          String(current.version),
-          Buffer.from(toBinary(JobSchema, job)),
-          String(job.version),
-          id,
-          this.channel,
-        ),
-      );
-      if (result === 1) {
-        this.listeners.tell(job);
-        return { job, changed: true };
-      }
-      if (result === -1) {
-        return undefined;
-      }
-      // Changed by someone else since our read (or `seen` was old): read again and decide anew.
     }
   }
 
