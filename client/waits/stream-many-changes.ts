@@ -4,7 +4,7 @@ import { isTerminal } from "../constants.js";
 import { type JobClientError, JobNotFoundError } from "../errors.js";
 import type { ResolvedClientOptions } from "../job-client-options.js";
 import type { JobReader } from "../job-reader.js";
-import { decideRetry, logRetry } from "../retries/retry-decision.js";
+import { reopenDelayMs } from "../retries/reopen-delay.js";
 import { retryDelayMs } from "../retries/retry-policy.js";
 import { toJobClientError } from "../retries/to-job-client-error.js";
 import type { ManyScope } from "./many-scope.js";
@@ -96,16 +96,9 @@ export async function* streamManyChanges(options: StreamManyChangesOptions): Asy
           return;
         }
         lastError = error;
-        const decision = decideRetry({ error, attempt: retry, remainingMs: scope.remaining(), safeToRepeat: true }, settings);
-        if (decision.kind === "time-out") {
-          throw scope.timedOut(error);
-        }
-        if (decision.kind === "give-up") {
-          throw error;
-        }
-        logRetry(settings.logger, { method: "WatchJobs", jobId: undefined, attempt: retry, delayMs: decision.delayMs, error });
+        const delayMs = reopenDelayMs({ error, attempt: retry, method: "WatchJobs", jobId: undefined, scope }, settings);
         retry++;
-        await scope.pause(decision.delayMs, signal);
+        await scope.pause(delayMs, signal);
       }
     }
   } finally {
