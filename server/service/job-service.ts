@@ -29,6 +29,7 @@ import { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
 import { newJobId } from "./job-id.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
+import { refuseIfFull } from "./refuse-if-full.js";
 import {
   readDuration,
   readJobId,
@@ -59,8 +60,6 @@ function hintDuration(ms: number): Duration {
   return duration;
 }
 
-/** When a caller who holds too many waits may try again. */
-const FULL_RETRY_DELAY_MS = 1_000;
 /** next_poll_after of waits answered because the server is closing: give it time to go. */
 const CLOSING_POLL_HINT_MS = 1_000;
 
@@ -152,13 +151,6 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     }
   }
 
-  /** Throws RESOURCE_EXHAUSTED when the caller holds as many waits and watches as it may. */
-  function refuseIfFull(caller: string): void {
-    if (heldWaits.isFull(caller)) {
-      throw retryLaterError("too many long waits and watches held at once for this caller", FULL_RETRY_DELAY_MS);
-    }
-  }
-
   async function getStatus(req: GetStatusRequest, call: StatusCall): Promise<GetStatusResponse> {
     const jobId = readJobId(req.jobId);
     const waitMs = readDuration(req.wait, "wait") ?? 0;
@@ -173,7 +165,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(job);
     }
-    refuseIfFull(call.caller);
+    refuseIfFull(heldWaits, call.caller);
     const waited = await waitForChange(store, job, req.knownVersion, {
       holdMs: hold,
       presence: call.presence,
@@ -262,7 +254,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         if (ctx.signal.aborted || hold <= 0) {
           return;
         }
-        refuseIfFull(caller);
+        refuseIfFull(heldWaits, caller);
         const waited = await waitForChange(store, job, known, { holdMs: hold, presence, heldWaits, caller });
         if (waited.end === "evicted") {
           // Ended to make room for a newer wait: the client resumes from `known` after the hint.

@@ -10,12 +10,11 @@ import { deadlineMarginMs } from "../waits/poll-hint.js";
 import { isNews } from "../waits/wait-for-change.js";
 import type { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, ownerOf } from "./caller.js";
+import { FULL_RETRY_DELAY_MS, refuseIfFull } from "./refuse-if-full.js";
 import { readJobId } from "./request-fields.js";
 
 /** The most jobs one WatchJobs call may name. */
 export const MAX_JOBS_PER_WATCH = 1_000;
-/** When a caller who watches too many jobs, or holds too many waits, may try again. */
-const FULL_RETRY_DELAY_MS = 1_000;
 
 export interface WatchJobsOptions {
   store: JobStore;
@@ -47,9 +46,7 @@ export function createWatchJobs(options: WatchJobsOptions) {
     if (heldWaits.isClosed) {
       throw new ConnectError("the server is shutting down; watch elsewhere", Code.Unavailable);
     }
-    if (heldWaits.isFull(caller)) {
-      throw retryLaterError("too many long waits and watches held at once for this caller", FULL_RETRY_DELAY_MS);
-    }
+    refuseIfFull(heldWaits, caller);
     const giveBack = watchedJobs.take(caller, known.size);
     if (giveBack === undefined) {
       throw retryLaterError(

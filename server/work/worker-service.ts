@@ -10,11 +10,11 @@ import {
   type WorkerService,
 } from "../../gen/jobs/v1/worker_service_pb.js";
 import type { Clock } from "../clock.js";
-import { retryLaterError } from "../policy/retry-later-error.js";
 import { leaseMsOf } from "../queues/lease-token.js";
 import { staleLease } from "../queues/stale-lease.js";
 import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
 import { callerOf } from "../service/caller.js";
+import { refuseIfFull } from "../service/refuse-if-full.js";
 import { readDuration, readJobId } from "../service/request-fields.js";
 import {
   readErrorMessage,
@@ -29,9 +29,6 @@ import { changedJob, type JobStore, type StoredJob } from "../stores/job-store.j
 import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import type { ProgressCoalescer } from "./progress-coalescer.js";
-
-/** When a caller who holds too many waits may try again. */
-const FULL_RETRY_DELAY_MS = 1_000;
 
 export interface WorkerServiceOptions {
   store: JobStore;
@@ -187,8 +184,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   async function claim(kinds: string[], leaseMs: number, holdMs: number, ctx: HandlerContext) {
     const caller = callerOf(ctx);
     const hold = holdMs > 0 && !heldWaits.isClosed;
-    if (hold && heldWaits.isFull(caller)) {
-      throw retryLaterError("too many long waits, watches and claims held at once for this caller", FULL_RETRY_DELAY_MS);
+    if (hold) {
+      refuseIfFull(heldWaits, caller);
     }
     const ended = new AbortController();
     const end = (): void => ended.abort();
