@@ -4,35 +4,13 @@
 
 import { appendFileSync, writeFileSync } from "node:fs";
 import http from "node:http";
+import { jsonCaller } from "./json-call.mjs";
 
 const [port, perSec, secs] = process.argv.slice(2, 5).map(Number);
 const out = process.argv[5];
 writeFileSync(out, "");
 const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
-function call(method, body) {
-  return new Promise((resolve) => {
-    const t = performance.now();
-    const data = JSON.stringify(body);
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: `/jobs.v1.JobService/${method}`,
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
-      },
-      (res) => {
-        const c = [];
-        res.on("data", (x) => c.push(x));
-        res.on("end", () => resolve({ status: res.statusCode, body: Buffer.concat(c).toString(), ms: performance.now() - t }));
-      },
-    );
-    req.setTimeout(10000, () => req.destroy(new Error("timeout")));
-    req.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - t }));
-    req.end(data);
-  });
-}
+const call = jsonCaller({ port, agent, timeoutMs: 10_000 });
 const created = await call("CreateJob", { processingDuration: "3000s" });
 const id = JSON.parse(created.body).job.id;
 const end = Date.now() + secs * 1000;

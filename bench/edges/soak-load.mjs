@@ -4,34 +4,11 @@
 
 import { writeFileSync } from "node:fs";
 import http from "node:http";
+import { jsonCaller } from "./json-call.mjs";
 
 const [port, rate, seconds, out] = process.argv.slice(2).map((x, i) => (i < 3 ? Number(x) : x));
 const agent = new http.Agent({ keepAlive: true, maxSockets: 16 });
-function call(method, body) {
-  return new Promise((resolve) => {
-    const t = performance.now();
-    const data = JSON.stringify(body);
-    const req = http.request(
-      {
-        host: "127.0.0.1",
-        port,
-        method: "POST",
-        path: `/jobs.v1.JobService/${method}`,
-        agent,
-        headers: { "content-type": "application/json", "content-length": Buffer.byteLength(data) },
-      },
-      (res) => {
-        const chunks = [];
-        res.on("data", (c) => chunks.push(c));
-        res.on("end", () =>
-          resolve({ status: res.statusCode, body: Buffer.concat(chunks).toString(), ms: performance.now() - t }),
-        );
-      },
-    );
-    req.on("error", (e) => resolve({ status: 0, body: String(e), ms: performance.now() - t }));
-    req.end(data);
-  });
-}
+const call = jsonCaller({ port, agent });
 const stats = {
   created: 0,
   createErrors: {},

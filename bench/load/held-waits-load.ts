@@ -7,6 +7,7 @@ import { askParent, serveParent } from "../serve-parent.js";
 import { summarize } from "../stats.js";
 import { type JobCalls, openJobCalls } from "./job-calls.js";
 import { type HeldWait, openH1Waits, openH2Waits, type WaitOpener } from "./open-wait.js";
+import { within } from "./within.js";
 
 const url = process.argv[2] ?? "";
 const protocol = process.argv[3] === "h1" ? "h1" : "h2";
@@ -77,14 +78,6 @@ async function oneWake(value: { reps: number; heldBefore: number }) {
     }
   }
   return { failed, latencyMs: summarize(latencies) };
-}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 serveParent(

@@ -20,6 +20,7 @@ import { type Summary, summarize } from "../stats.js";
 import { grpcFrame, grpcHeaders, grpcUnary } from "./grpc-unary.js";
 import { type HeldWait, openH2Waits, type WaitOpener } from "./open-wait.js";
 import { openWatch, type WatchStream } from "./watch-stream.js";
+import { within } from "./within.js";
 
 const url = process.argv[2] ?? "";
 /** Long waits per HTTP/2 session, as in the held-waits section. */
@@ -219,14 +220,6 @@ function delivery(ids: readonly string[], ended: Map<string, End>, messages: num
     lastEndMs: ends.reduce((a, b) => Math.max(a, b), -Infinity),
     failed,
   };
-}
-
-function within<T>(promise: Promise<T>, ms: number): Promise<T | undefined> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<undefined>((resolve) => {
-    timer = setTimeout(() => resolve(undefined), ms);
-  });
-  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 serveParent(
