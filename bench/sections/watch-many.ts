@@ -159,11 +159,15 @@ async function onServer(count: number, options: Options): Promise<SizeResult> {
       held: (n) => waitForHeld(server, n),
       async burst(set, how) {
         const ids = await load.request<string[]>("ids", { set });
-        return withCpu({ server: server.pid, load: load.pid, redis: undefined }, async () => {
+        // With BENCH_CPU_PROFILE, the server's CPU profile over each burst (else nothing).
+        await server.request("profileStart");
+        const burst = await withCpu({ server: server.pid, load: load.pid, redis: undefined }, async () => {
           const delivered = load.request<Delivery>(how, { set }, DELIVERY_TIMEOUT_MS);
           const { at, loopMs } = await server.request<{ at: number; loopMs: number }>("end", { ids });
           return { at, loopMs, delivery: await delivered };
         });
+        await server.request("profileStop", { name: `watch-many-${count / 1000}k-${set}-${how}` });
+        return burst;
       },
       mark: (step) => {
         timeline[step] = Math.round(performance.now() - started);

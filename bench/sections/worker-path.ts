@@ -3,6 +3,7 @@ import { deleteKeys } from "../../test/support/redis.js";
 import { type ServerProcess, spawnServer } from "../../test/support/spawn-server.js";
 import type { BenchOptions } from "../bench-options.js";
 import { type BenchChild, startChild, trackProcess } from "../child-process.js";
+import { cpuProfileFlags } from "../cpu-profile-flags.js";
 import { redisPidOf, withCpu } from "../cpu-shares.js";
 import type { OneAtATimeResult, ThroughputResult, ThroughputRun } from "../load/worker-path-load.js";
 import { cpuTimeUs } from "../proc-stats.js";
@@ -73,7 +74,7 @@ async function onStore(
   let load: BenchChild | undefined;
   let bull: BullmqPath | undefined;
   try {
-    const ours = await spawnServer(env);
+    const ours = await spawnServer(env, cpuProfileFlags());
     server = ours;
     trackProcess(ours.child);
     const child = await startChild("bench/load/worker-path-load.ts");

@@ -6,11 +6,12 @@
 //   option), so that the "end" command can end many pending jobs at one moment: one loop of the
 //   store's finish(), which is what the server's own timer calls when a simulated job ends.
 // Answers "memory" (after a forced GC; start it with --expose-gc), "held" (how many long waits
-// and watches it holds) and "end" over IPC.
+// and watches it holds), "end", and "profileStart"/"profileStop" (BENCH_CPU_PROFILE) over IPC.
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import type { ServerOptions } from "../../server/server-options.js";
 import type { JobStore } from "../../server/stores/job-store.js";
 import { serveParent } from "../serve-parent.js";
+import { burstProfiler } from "./burst-profiler.js";
 
 type Settings = ServerOptions & { compiled?: boolean; endOnCommand?: boolean };
 const { compiled = false, endOnCommand = false, ...options } = JSON.parse(process.argv[2] ?? "{}") as Settings;
@@ -52,8 +53,11 @@ function end(value: { ids: string[] }) {
   return { at, loopMs: performance.now() - started };
 }
 
+const profiler = burstProfiler();
 serveParent(
   {
+    profileStart: () => profiler.start(),
+    profileStop: (value: { name: string }) => profiler.stop(value),
     memory: () => {
       const gc = (globalThis as { gc?: () => void }).gc;
       gc?.();

@@ -20,13 +20,15 @@ export interface ServerProcess {
 /**
  * Starts `npm start`'s server (dist/server/main.js, compiled: `npm test` builds it first) as its
  * own process on a free port, with `env` added to this process's environment, and resolves once
- * it listens.
+ * it listens. `nodeFlags` go to node before the script (a benchmark's --cpu-prof).
  */
-export async function spawnServer(env: Record<string, string>): Promise<ServerProcess> {
+export async function spawnServer(env: Record<string, string>, nodeFlags: readonly string[] = []): Promise<ServerProcess> {
   if (!existsSync(SERVER_MAIN)) {
     throw new Error(`${SERVER_MAIN} is not built: run \`npm run build\` (npm test does) first`);
   }
-  return spawnListening(process.execPath, [SERVER_MAIN], { env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env } });
+  return spawnListening(process.execPath, [...nodeFlags, SERVER_MAIN], {
+    env: { ...process.env, PORT: "0", LOG_LEVEL: "info", ...env },
+  });
 }
 
 /**
