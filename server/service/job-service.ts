@@ -80,7 +80,10 @@ export interface JobServiceOptions {
    * @default EVICTED_POLL_HINT_MS
    */
   evictedHintMs?: () => number;
-  /** Told of each held wait or watch answered because its job changed, with the job. */
+  /**
+   * Told of each held wait or watch answered because its job changed, with the job (once per
+   * WatchJobs message, with its first job: see WatchJobsOptions.onWake).
+   */
   onWake?: (job: Job) => void;
   /** Where jobs of a kind wait for their workers. */
   queue: WorkQueue;

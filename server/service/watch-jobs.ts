@@ -25,7 +25,10 @@ export interface WatchJobsOptions {
   watchedJobs: WatchedJobs;
   /** The retry delay of a stream ended to make room under MAX_HELD_WAITS, in ms. */
   evictedHintMs: () => number;
-  /** Told of each job sent because it changed while watched. */
+  /**
+   * Told once per message sent because jobs changed while watched, with the first of them (the
+   * one that waited longest): a burst of 10k ends in 100 messages is 100 wakes, not 10k.
+   */
   onWake?: (job: Job) => void;
 }
 
@@ -150,9 +153,10 @@ export function createWatchJobs(options: WatchJobsOptions) {
         } else {
           forget(job.id);
         }
-        if (woken) {
-          onWake?.(job);
-        }
+      }
+      // Changes are kept in the order they were heard: the first waited longest.
+      if (woken && jobs[0] !== undefined) {
+        onWake?.(jobs[0]);
       }
       return create(WatchJobsResponseSchema, { jobs, notFoundJobIds });
     }

@@ -82,7 +82,7 @@ describe("WatchJobs", () => {
     expect(messages.flatMap((message) => message.jobs).every((job) => job.id === mine.id)).toBe(true);
   });
 
-  it("puts jobs that end in the same turn in one message", async () => {
+  it("puts jobs that end in the same turn in one message, counted as one wake", async () => {
     const store = createMemoryJobStore();
     try {
       const { url } = await start({ store });
@@ -95,6 +95,7 @@ describe("WatchJobs", () => {
         [Symbol.asyncIterator]();
       expect((await stream.next()).value?.jobs).toHaveLength(200);
       await waitUntil(async () => (await metricValue(url, "held_waits")) === 1, { what: "the stream to be held" });
+      const wakesBefore = await metricValue(url, "wakes_total");
       // All 200 end in one turn of the event loop, as a batch ending at once would.
       for (const job of jobs) {
         void store.finish(job.id, { state: JobState.CANCELLED, at: Date.now() });
@@ -102,6 +103,8 @@ describe("WatchJobs", () => {
       const ending = await stream.next();
       expect(ending.value?.jobs).toHaveLength(200);
       expect((await stream.next()).done).toBe(true);
+      expect(await metricValue(url, "wakes_total")).toBe(wakesBefore + 1);
+      expect(await metricValue(url, "wake_delay_seconds_count")).toBe(wakesBefore + 1);
     } finally {
       await store.close();
     }
