@@ -110,6 +110,12 @@ export interface JobStore {
   /** The job with this id and its owner, or undefined. */
   get(id: string): Promise<StoredJob | undefined>;
   /**
+   * The job as this instance last wrote or read it, else as get() reads it: possibly stale
+   * (another instance may have changed it since), so only for decisions that a compare-and-set
+   * checks again, as `seen` of update() or finish(). Saves a read on Redis.
+   */
+  lastSeen(id: string): Promise<StoredJob | undefined>;
+  /**
    * Ends a pending job with `outcome`, raising its version, and tells its subscribers.
    * A job that has ended already is returned unchanged. Undefined when there is no such job.
    * `seen` saves a read, as in update().
@@ -120,7 +126,8 @@ export interface JobStore {
    * the version, and tells its subscribers. A job that has ended is returned unchanged, as is one
    * `change` leaves alone. Undefined when there is no such job. `seen`, the job as the caller
    * has just read it, may save the store a read: a change tried on it that finds the job changed
-   * since is tried again on the job as it is.
+   * since is tried again on the job as it is. Without it, the store may try its own last sight
+   * of the job first, as lastSeen().
    */
   update(id: string, change: JobChange, seen?: StoredJob): Promise<FinishResult | undefined>;
   /** One page of the owner's jobs, newest first. */

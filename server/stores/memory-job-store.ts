@@ -125,6 +125,11 @@ class InMemoryJobStore implements MemoryJobStore {
     return Promise.resolve(this.entries.get(id));
   }
 
+  /** The store is this process's memory: what it holds is never stale. */
+  lastSeen(id: string): Promise<StoredJob | undefined> {
+    return this.get(id);
+  }
+
   finish(id: string, outcome: Outcome): Promise<FinishResult | undefined> {
     const now = this.expire();
     const entry = this.entries.get(id);

@@ -15,6 +15,7 @@ import type {
   StoredJob,
 } from "./job-store.js";
 import { endedJob } from "./job-store.js";
+import { RecentJobs } from "./recent-jobs.js";
 
 export interface RedisJobStoreOptions {
   /**
@@ -101,7 +102,7 @@ type ScriptedRedis = Redis & {
  *
  * Messages published while the subscriber is away are lost, so each time it subscribes again
  * and each time the command connection is back, every job with local listeners is re-read and
- * told (whether or not it changed: listeners compare versions).
+ * told if it changed since they were last told.
  */
 export function createRedisJobStore(options: RedisJobStoreOptions): JobStore {
   return new RedisJobStore(options);
@@ -112,6 +113,8 @@ class RedisJobStore implements JobStore {
   private readonly subscriber: Redis;
   private readonly channel: string;
   private readonly listeners = new JobListeners();
+  /** What this instance wrote and read last: the first guess of each compare-and-set. */
+  private readonly recent = new RecentJobs();
   /** Re-reads under way, by job id; true when another change came in meanwhile. */
   private readonly refreshing = new Map<string, boolean>();
   /** Whether the last attempt to subscribe failed, so that a run of failures is told once. */
@@ -158,6 +161,7 @@ class RedisJobStore implements JobStore {
   async create(job: Job, owner: string): Promise<CreateResult> {
     const { prefix, idempotencyTtlMs } = this.options;
     const withRequest = job.requestId !== "";
+    const data = Buffer.from(toBinary(JobSchema, job));
     const [created, id] = await this.guard(
       this.redis.createJob(
         this.jobKey(job.id),
@@ -167,13 +171,14 @@ class RedisJobStore implements JobStore {
         `${prefix}request:${owner}:${job.requestId}`,
         this.countsKey(),
         job.id,
-        Buffer.from(toBinary(JobSchema, job)),
+        data,
         owner,
         withRequest ? String(Math.max(1, idempotencyTtlMs)) : "0",
         `${prefix}job:`,
       ),
     );
     if (created === 1) {
+      this.recent.keep({ job, owner }, data.length);
       return { job, created: true };
     }
     const earlier = await this.get(id);
@@ -186,9 +191,16 @@ class RedisJobStore implements JobStore {
   async get(id: string): Promise<StoredJob | undefined> {
     const [data, owner] = await this.guard(this.redis.hmgetBuffer(this.jobKey(id), "data", "owner"));
     if (data === null || data === undefined || owner === null || owner === undefined) {
+      this.recent.forget(id);
       return undefined;
     }
-    return { job: fromBinary(JobSchema, data), owner: owner.toString() };
+    const stored = { job: fromBinary(JobSchema, data), owner: owner.toString() };
+    this.recent.keep(stored, data.length);
+    return stored;
+  }
+
+  async lastSeen(id: string): Promise<StoredJob | undefined> {
+    return this.recent.get(id) ?? (await this.get(id));
   }
 
   finish(id: string, outcome: Outcome, seen?: StoredJob): Promise<FinishResult | undefined> {
@@ -196,14 +208,14 @@ class RedisJobStore implements JobStore {
       id,
       seen,
       (stored) => endedJob(stored.job, outcome),
-      (stored, job) =>
+      (stored, job, data) =>
         this.redis.finishJob(
           this.jobKey(id),
           this.indexKey(stored.owner, JobState.PENDING),
           this.indexKey(stored.owner, outcome.state),
           this.countsKey(),
           String(stored.job.version),
-          Buffer.from(toBinary(JobSchema, job)),
+          data,
           String(job.version),
           String(this.options.retentionMs),
           id,
@@ -218,47 +230,51 @@ class RedisJobStore implements JobStore {
       id,
       seen,
       (stored) => change(stored.job),
-      (stored, job) =>
-        this.redis.updateJob(
-          this.jobKey(id),
-          String(stored.job.version),
-          Buffer.from(toBinary(JobSchema, job)),
-          String(job.version),
-          id,
-          this.channel,
-        ),
+      (stored, job, data) =>
+        this.redis.updateJob(this.jobKey(id), String(stored.job.version), data, String(job.version), id, this.channel),
     );
   }
 
   /**
    * Changes a pending job compare-and-set on its version: `next` makes the job as it should be
-   * from the one stored (undefined: no change), `write` runs the script that stores it if the
-   * version is still the one read (1), finds no job (-1) or finds it changed (0: read again and
-   * decide anew). `seen`, the job as the caller has just read it, is tried first.
+   * from the one stored (undefined: no change), `write` runs the script that stores it (`data`,
+   * encoded) if the version is still the one read (1), finds no job (-1) or finds it changed (0:
+   * read again and decide anew). `seen`, the job as the caller has just read it, is tried first,
+   * else this instance's last sight of it (RecentJobs); that guess only saves the read when it
+   * leads to a write: "no change" is never decided on it, but on the job read again.
    */
   private async compareAndSet(
     id: string,
     seen: StoredJob | undefined,
     next: (stored: StoredJob) => Job | undefined,
-    write: (stored: StoredJob, job: Job) => Promise<number>,
+    write: (stored: StoredJob, job: Job, data: Buffer) => Promise<number>,
   ): Promise<FinishResult | undefined> {
+    let guess = seen === undefined ? this.recent.get(id) : undefined;
     for (let first = true; ; first = false) {
-      const stored = first && seen !== undefined ? seen : await this.get(id);
+      const stored = guess ?? (first && seen !== undefined ? seen : await this.get(id));
+      const guessed = guess !== undefined;
+      guess = undefined;
       if (stored === undefined) {
         return undefined;
       }
       const job = stored.job.state === JobState.PENDING ? next(stored) : undefined;
       if (job === undefined) {
+        if (guessed) {
+          continue;
+        }
         return { job: stored.job, changed: false };
       }
-      const result = await this.guard(write(stored, job));
+      const data = Buffer.from(toBinary(JobSchema, job));
+      const result = await this.guard(write(stored, job, data));
       if (result === 1) {
+        this.recent.keep({ job, owner: stored.owner }, data.length);
         // Told here at once: the published change is only for the other instances, and for
         // waits on this one it would be a read of what we just wrote.
         this.listeners.tell(job);
         return { job, changed: true };
       }
       if (result === -1) {
+        this.recent.forget(id);
         return undefined;
       }
     }
@@ -373,7 +389,9 @@ class RedisJobStore implements JobStore {
   private async refresh(id: string): Promise<void> {
     try {
       const stored = await this.get(id);
-      if (stored !== undefined) {
+      // The message can come before the answer to the script that published it, and so this
+      // read after that instance's own tell of the same version: told once is enough.
+      if (stored !== undefined && !this.listeners.told(id, stored.job.version)) {
         this.listeners.tell(stored.job);
       }
     } catch (error) {

@@ -103,8 +103,13 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * The pending job a call with `token` is about, its lease checked (and moved on, as any call
    * from its worker shows it alive). An ended job is FAILED_PRECONDITION, and its lease let go.
    */
-  async function heldJob(jobId: string, token: string): Promise<StoredJob> {
-    const stored = await readStored(jobId);
+  async function heldJob(jobId: string, token: string, fresh: boolean): Promise<StoredJob> {
+    // Unless `fresh`, this instance's last sight of the job will do (it made or started the job,
+    // mostly): the lease is checked below, and the record's compare-and-set checks the rest.
+    const stored = await (fresh ? store.get(jobId) : store.lastSeen(jobId));
+    if (stored === undefined) {
+      throw new ConnectError(`job ${jobId} not found`, Code.NotFound);
+    }
     const job = stored.job;
     if (job.state !== JobState.PENDING) {
       await letGo(job, token);
@@ -148,30 +153,23 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * that ended meanwhile (a cancel), or whose attempts are used up, is let go: undefined.
    */
   async function startAttempt(lease: Lease): Promise<Job | undefined> {
-    const stored = await store.get(lease.jobId);
-    if (stored === undefined || stored.job.state !== JobState.PENDING) {
-      await letGo({ id: lease.jobId, kind: lease.kind }, lease.token);
-      return undefined;
-    }
-    if (stored.job.attempt >= stored.job.maxAttempts) {
-      // Its last lease ran out before anyone ended it.
-      await endOutOfAttempts(stored.job, "the lease ran out");
-      await letGo(stored.job, lease.token);
-      return undefined;
-    }
     const now = clock.now();
-    const started = await store.update(
-      lease.jobId,
-      (job) =>
-        changedJob(
-          job,
-          { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined, held: true },
-          now,
-        ),
-      stored,
+    // No read first: the store tries its last sight of the job, and reads only if that is stale.
+    const started = await store.update(lease.jobId, (job) =>
+      job.attempt >= job.maxAttempts
+        ? undefined
+        : changedJob(
+            job,
+            { attempt: job.attempt + 1, startTime: job.startTime ?? timestampFromMs(now), progress: undefined, held: true },
+            now,
+          ),
     );
     if (started?.changed !== true) {
-      await letGo(stored.job, lease.token);
+      if (started !== undefined && started.job.state === JobState.PENDING) {
+        // Its last lease ran out before anyone ended it.
+        await endOutOfAttempts(started.job, "the lease ran out");
+      }
+      await letGo(started?.job ?? { id: lease.jobId, kind: lease.kind }, lease.token);
       return undefined;
     }
     const job = started.job;
@@ -263,13 +261,14 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const jobId = readJobId(req.jobId);
       const token = readLeaseToken(req.leaseToken);
       const result = readPayload(req.result, "result", maxPayloadBytes);
-      const held = await heldJob(jobId, token);
+      const held = await heldJob(jobId, token, false);
       const job = held.job;
       progress.forget(jobId);
       // The record first: a lease lost between the check and here leaves a job that whoever
       // claims it next finds ended, and lets go.
       const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() }, held);
       if (ended?.changed !== true) {
+        await letGo(job, token);
         throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
       }
       await letGo(job, token);
@@ -280,7 +279,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const jobId = readJobId(req.jobId);
       const token = readLeaseToken(req.leaseToken);
       const message = readErrorMessage(req.errorMessage);
-      const held = await heldJob(jobId, token);
+      // Read afresh: its attempt decides whether the job is tried again.
+      const held = await heldJob(jobId, token, true);
       const job = held.job;
       progress.forget(jobId);
       if (req.retryable && job.attempt < job.maxAttempts) {
@@ -295,6 +295,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         : message;
       const ended = await store.finish(jobId, { state: JobState.ERROR, errorMessage, at: clock.now() }, held);
       if (ended?.changed !== true) {
+        await letGo(job, token);
         throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
       }
       await letGo(job, token);

@@ -2,7 +2,7 @@ import { randomUUID } from "node:crypto";
 import { Redis } from "ioredis";
 import { afterAll, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
-import type { JobStore } from "../../server/stores/job-store.js";
+import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { createRedisJobStore } from "../../server/stores/redis-job-store.js";
 import { describeJobStoreContract, draftJob } from "../support/job-store-contract.js";
 import { deleteKeys, findRedis } from "../support/redis.js";
@@ -32,6 +32,7 @@ describeJobStoreContract(
     return {
       create: (job, owner) => store.create(job, owner),
       get: (id) => store.get(id),
+      lastSeen: (id) => store.lastSeen(id),
       finish: (id, outcome, seen) => store.finish(id, outcome, seen),
       update: (id, change, seen) => store.update(id, change, seen),
       list: (query) => store.list(query),
@@ -67,6 +68,52 @@ describe.skipIf(redisUrl === undefined)("Redis job store retention", () => {
     } finally {
       await store.close();
       await redis.quit();
+    }
+  });
+});
+
+describe.skipIf(redisUrl === undefined)("Redis job store, two instances", () => {
+  const twoInstances = () => {
+    const connections = [new Redis(redisUrl as string), new Redis(redisUrl as string)];
+    const [a, b] = connections.map((redis) =>
+      createRedisJobStore({ redis, prefix, idempotencyTtlMs: 60_000, retentionMs: 60_000, onError: () => undefined }),
+    ) as [JobStore, JobStore];
+    const close = async () => {
+      await Promise.all([a.close(), b.close()]);
+      await Promise.all(connections.map((redis) => redis.quit()));
+    };
+    return { a, b, close };
+  };
+
+  it("keeps its last sight of a job (lastSeen, possibly stale) apart from reads (get, never stale)", async () => {
+    const { a, b, close } = twoInstances();
+    try {
+      const job = draftJob();
+      await a.create(job, "");
+      await b.update(job.id, (seen) => changedJob(seen, { attempt: 1 }, Date.now()));
+      expect((await a.lastSeen(job.id))?.job.version).toBe(1n);
+      expect((await a.get(job.id))?.job.version).toBe(2n);
+      expect((await a.lastSeen(job.id))?.job.version).toBe(2n);
+    } finally {
+      await close();
+    }
+  });
+
+  it("never decides 'no change' on its last sight alone: a job changed through another instance is read again", async () => {
+    const { a, b, close } = twoInstances();
+    try {
+      const job = draftJob();
+      await a.create(job, "");
+      await b.update(job.id, (seen) => changedJob(seen, { held: true }, Date.now()));
+      // On a's stale sight (held false) this change would be none; on the job as it is, it lets go.
+      const letGo = await a.update(job.id, (seen) => (seen.held ? changedJob(seen, { held: false }, Date.now()) : undefined));
+      expect(letGo).toMatchObject({ changed: true, job: { held: false, version: 3n } });
+      // And a change tried on the stale sight is tried again on the job as it is (compare-and-set).
+      await b.update(job.id, (seen) => changedJob(seen, { attempt: 2 }, Date.now()));
+      const started = await a.update(job.id, (seen) => changedJob(seen, { attempt: seen.attempt + 1 }, Date.now()));
+      expect(started).toMatchObject({ changed: true, job: { attempt: 3, version: 5n } });
+    } finally {
+      await close();
     }
   });
 });

@@ -51,6 +51,15 @@ export function describeJobStoreContract(name: string, makeStore: () => Promise<
       expect(await store.get(newJobId())).toBeUndefined();
     });
 
+    it("gives its last sight of a job it made and changed (lastSeen), and undefined for an unknown id", async () => {
+      const job = draftJob();
+      await store.create(job, owner);
+      expect(await store.lastSeen(job.id)).toMatchObject({ job, owner });
+      const ended = await store.finish(job.id, { state: JobState.CANCELLED, at: Date.now() });
+      expect((await store.lastSeen(job.id))?.job).toEqual(ended?.job);
+      expect(await store.lastSeen(newJobId())).toBeUndefined();
+    });
+
     it("returns the first job, storing nothing, when an owner repeats a request id", async () => {
       const requestId = randomUUID();
       const first = draftJob({ requestId });
