@@ -9,7 +9,7 @@ export type JobServerSettings = Pick<
   | "maxHeldWaits"
   | "maxWaitsPerCaller"
   | "maxWaitMs"
-  | "leanGetStatus"
+  | "leanPath"
   | "maxWatchedJobsPerCaller"
   | "maxStreamsPerConnection"
 > & {
@@ -19,15 +19,15 @@ export type JobServerSettings = Pick<
   endOnCommand?: boolean;
 };
 
-let leanGetStatus = true;
+let leanPath = true;
 
 /** `--router`: serve GetStatus through Connect's router only, as before the lean path, for a before/after run. */
 export function useRouterOnly(routerOnly: boolean): void {
-  leanGetStatus = !routerOnly;
+  leanPath = !routerOnly;
 }
 
 /** Starts our server (bench/servers/job-server.ts) as a child process with --expose-gc. */
 export function startJobServer(settings: JobServerSettings, nodeFlags: string[] = []): Promise<BenchChild> {
-  const args = [JSON.stringify({ leanGetStatus, ...settings })];
+  const args = [JSON.stringify({ leanPath, ...settings })];
   return startChild("bench/servers/job-server.ts", { args, nodeFlags: ["--expose-gc", ...nodeFlags] });
 }

@@ -9,7 +9,9 @@ import { file_google_rpc_status } from "../gen/google/rpc/status_pb.js";
 import { Health, HealthCheckResponse_ServingStatus as ServingStatus } from "../gen/grpc/health/v1/health_pb.js";
 import { JobService } from "../gen/jobs/v1/job_service_pb.js";
 import { WorkerService } from "../gen/jobs/v1/worker_service_pb.js";
-import { createLeanGetStatus } from "./fast-path/lean-get-status.js";
+import { leanGetStatus } from "./fast-path/lean-get-status.js";
+import { leanMethod } from "./fast-path/lean-method.js";
+import { createLeanUnary } from "./fast-path/lean-unary.js";
 import { createHealthService } from "./grpc/health-service.js";
 import { registerReflection } from "./grpc/reflection.js";
 import { observeCalls } from "./metrics/rpc-metrics.js";
@@ -165,12 +167,16 @@ export function buildServer(options: ServerOptions = {}): FastifyInstance {
   };
 
   const fastPaths: FastPath[] = [];
-  // The lean GetStatus path (fast-path/): without this statement the router answers every call,
-  // the same way (the parity suite compares the two).
-  if (options.leanGetStatus !== false) {
-    fastPaths.push(
-      createLeanGetStatus({ getStatus: service.getStatus, policy, cors, readMaxBytes: settings.maxBodyBytes, callEnded }),
-    );
+  // The lean path (fast-path/): without this statement the router answers every call, the same
+  // way (the parity suites compare the two).
+  if (options.leanPath !== false) {
+    const methods = [
+      leanGetStatus(service.getStatus),
+      leanMethod(JobService.method.createJob, "jobs", service.createJob),
+      leanMethod(WorkerService.method.claimJob, "work", worker.claimJob),
+      leanMethod(WorkerService.method.completeJob, "work", worker.completeJob),
+    ];
+    fastPaths.push(createLeanUnary({ methods, policy, cors, readMaxBytes: settings.maxBodyBytes, callEnded }));
   }
 
   let onePort: OnePortServer | undefined;

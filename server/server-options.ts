@@ -121,11 +121,12 @@ export interface ServerOptions extends Partial<ServiceSettings> {
   /** Fastify's logger option: false for none, or pino options. @default false */
   logger?: FastifyServerOptions["logger"];
   /**
-   * Serve GetStatus's common forms (Connect unary, gRPC) on the lean path, the same wire protocol
-   * without the router's per-call machinery; false sends them through Connect's router like
-   * everything else (tests compare the two). @default true
+   * Serve the hottest unary calls (GetStatus, CreateJob, ClaimJob, CompleteJob) in their common
+   * forms (Connect unary, gRPC) on the lean path (fast-path/), the same wire protocol without the
+   * router's per-call machinery; false sends them through Connect's router like everything else
+   * (tests compare the two). @default true
    */
-  leanGetStatus?: boolean;
+  leanPath?: boolean;
   /** The built browser page served at `/` (npm run build:web). @default `<repo>/dist/web` */
   pageDir?: string;
   /**

@@ -5,6 +5,7 @@ import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
 import {
   CancelJobResponseSchema,
   type CreateJobRequest,
+  type CreateJobResponse,
   CreateJobResponseSchema,
   type GetStatusRequest,
   type GetStatusResponse,
@@ -23,7 +24,7 @@ import { EVICTED_POLL_HINT_MS } from "../waits/eviction-backoff.js";
 import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import { deadlineMarginMs, shortPollHintMs } from "../waits/poll-hint.js";
-import { type Presence, presenceOfSignal } from "../waits/presence.js";
+import { presenceOfSignal } from "../waits/presence.js";
 import { isNews, type WaitEnd, waitForChange } from "../waits/wait-for-change.js";
 import { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
@@ -38,6 +39,7 @@ import {
   readRequestId,
   readStateFilter,
 } from "./request-fields.js";
+import { callOfContext, type RpcCall } from "./rpc-call.js";
 import { createWatchJobs } from "./watch-jobs.js";
 import { readKind, readMaxAttempts, readPayload } from "./work-fields.js";
 
@@ -93,27 +95,17 @@ export interface JobServiceOptions {
   maxWatchedJobsPerCaller: number;
 }
 
-/** What GetStatus needs to know of a call, whichever way it arrived. */
-export interface StatusCall {
-  /** Who calls, for rate limits and per-caller caps. */
-  caller: string;
-  /** Whose jobs the call may see. */
-  owner: string;
-  /** Time left before the caller's deadline when the call arrived, in ms; undefined for none. */
-  timeoutMs: number | undefined;
-  /** Whether the caller is still there; read only by long waits. */
-  readonly presence: Presence;
-  /** The connection the call came on (see connectionKey). */
-  readonly connection?: object;
-}
-
 /** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
-export type GetStatus = (req: GetStatusRequest, call: StatusCall) => Promise<GetStatusResponse>;
+export type GetStatus = (req: GetStatusRequest, call: RpcCall) => Promise<GetStatusResponse>;
+
+/** CreateJob, apart from any transport, as GetStatus. */
+export type CreateJob = (req: CreateJobRequest, call: RpcCall) => Promise<CreateJobResponse>;
 
 export interface JobServiceParts {
   /** The JobService handlers, for a Connect router. */
   impl: ServiceImpl<typeof JobService>;
   getStatus: GetStatus;
+  createJob: CreateJob;
 }
 
 /** The JobService handlers over a store, a runner and rate limits. */
@@ -154,7 +146,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     }
   }
 
-  async function getStatus(req: GetStatusRequest, call: StatusCall): Promise<GetStatusResponse> {
+  async function getStatus(req: GetStatusRequest, call: RpcCall): Promise<GetStatusResponse> {
     const jobId = readJobId(req.jobId);
     const waitMs = readDuration(req.wait, "wait") ?? 0;
     const hold = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, call.timeoutMs) : 0;
@@ -181,57 +173,52 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     return statusAnswer(waited.job, waited.end);
   }
 
-  const impl: ServiceImpl<typeof JobService> = {
-    async createJob(req, ctx) {
-      const draft = req.kind === "" ? simulatedDraft(req) : workDraft(req);
-      const requestId = readRequestId(req.requestId);
-      await limits.create(callerOf(ctx), connectionOf(ctx));
-      const now = clock.now();
-      const job = create(JobSchema, {
-        ...draft.fields,
-        id: newJobId(),
-        state: JobState.PENDING,
-        createTime: timestampFromMs(now),
-        updateTime: timestampFromMs(now),
-        estimatedCompletionTime: draft.durationMs === undefined ? undefined : timestampFromMs(now + draft.durationMs),
-        version: 1n,
-        requestId,
-      });
-      const result = await store.create(job, ownerOf(ctx));
-      const stored = result.job;
-      if (!result.created && !sameRequest(stored, job)) {
-        throw new ConnectError(`request_id ${requestId} was used for a different request (job ${stored.id})`, Code.AlreadyExists);
+  async function createJob(req: CreateJobRequest, call: RpcCall): Promise<CreateJobResponse> {
+    const draft = req.kind === "" ? simulatedDraft(req) : workDraft(req);
+    const requestId = readRequestId(req.requestId);
+    await limits.create(call.caller, call.connection);
+    const now = clock.now();
+    const job = create(JobSchema, {
+      ...draft.fields,
+      id: newJobId(),
+      state: JobState.PENDING,
+      createTime: timestampFromMs(now),
+      updateTime: timestampFromMs(now),
+      estimatedCompletionTime: draft.durationMs === undefined ? undefined : timestampFromMs(now + draft.durationMs),
+      version: 1n,
+      requestId,
+    });
+    const result = await store.create(job, call.owner);
+    const stored = result.job;
+    if (!result.created && !sameRequest(stored, job)) {
+      throw new ConnectError(`request_id ${requestId} was used for a different request (job ${stored.id})`, Code.AlreadyExists);
+    }
+    // Stored first, then scheduled (or queued for its workers), so nothing is ever scheduled
+    // for a job never stored. A repeat whose job is still pending schedules it again
+    // (idempotent: a no-op when it is scheduled), so a create whose scheduling failed is
+    // mended by the client's retry with the same request_id. What remains is a job stored, not
+    // scheduled, and never retried: the instance that stored a simulated job still finishes it
+    // with its local timer, unless it stops before the job is due (the job then stays PENDING).
+    if (stored.state === JobState.PENDING) {
+      try {
+        await (stored.kind === "" ? runner.start(stored) : queue.enqueue(stored));
+      } catch (error) {
+        throw new ConnectError(
+          `job ${stored.id} was stored but could not be scheduled; retry with the same request_id`,
+          Code.Unavailable,
+          undefined,
+          undefined,
+          error,
+        );
       }
-      // Stored first, then scheduled (or queued for its workers), so nothing is ever scheduled
-      // for a job never stored. A repeat whose job is still pending schedules it again
-      // (idempotent: a no-op when it is scheduled), so a create whose scheduling failed is
-      // mended by the client's retry with the same request_id. What remains is a job stored, not
-      // scheduled, and never retried: the instance that stored a simulated job still finishes it
-      // with its local timer, unless it stops before the job is due (the job then stays PENDING).
-      if (stored.state === JobState.PENDING) {
-        try {
-          await (stored.kind === "" ? runner.start(stored) : queue.enqueue(stored));
-        } catch (error) {
-          throw new ConnectError(
-            `job ${stored.id} was stored but could not be scheduled; retry with the same request_id`,
-            Code.Unavailable,
-            undefined,
-            undefined,
-            error,
-          );
-        }
-      }
-      return create(CreateJobResponseSchema, { job: stored });
-    },
+    }
+    return create(CreateJobResponseSchema, { job: stored });
+  }
 
-    getStatus: (req, ctx) =>
-      getStatus(req, {
-        caller: callerOf(ctx),
-        owner: ownerOf(ctx),
-        timeoutMs: ctx.timeoutMs(),
-        presence: presenceOfSignal(ctx.signal),
-        connection: connectionOf(ctx),
-      }),
+  const impl: ServiceImpl<typeof JobService> = {
+    createJob: (req, ctx) => createJob(req, callOfContext(ctx)),
+
+    getStatus: (req, ctx) => getStatus(req, callOfContext(ctx)),
 
     async *watchJob(req, ctx) {
       const jobId = readJobId(req.jobId);
@@ -334,7 +321,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     return { fields: { kind, input, maxAttempts: readMaxAttempts(req.maxAttempts) }, durationMs: undefined };
   }
 
-  return { impl, getStatus };
+  return { impl, getStatus, createJob };
 }
 
 /** A new job's own fields, from its request, and a simulated job's duration. */

@@ -1,9 +1,13 @@
 import { create } from "@bufbuild/protobuf";
 import { timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, type HandlerContext, type ServiceImpl } from "@connectrpc/connect";
+import { Code, ConnectError, type ServiceImpl } from "@connectrpc/connect";
 import { type Job, JobState } from "../../gen/jobs/v1/job_pb.js";
 import {
+  type ClaimJobRequest,
+  type ClaimJobResponse,
   ClaimJobResponseSchema,
+  type CompleteJobRequest,
+  type CompleteJobResponse,
   CompleteJobResponseSchema,
   FailJobResponseSchema,
   HeartbeatResponseSchema,
@@ -13,9 +17,9 @@ import type { Clock } from "../clock.js";
 import { leaseMsOf } from "../queues/lease-token.js";
 import { staleLease } from "../queues/stale-lease.js";
 import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
-import { callerOf } from "../service/caller.js";
 import { refuseIfFull } from "../service/refuse-if-full.js";
 import { readDuration, readJobId } from "../service/request-fields.js";
+import { callOfContext, type RpcCall } from "../service/rpc-call.js";
 import {
   readErrorMessage,
   readKinds,
@@ -56,9 +60,17 @@ export interface WorkerServiceOptions {
   available?: () => boolean;
 }
 
+/** ClaimJob, apart from any transport: the Connect handler and the lean path both call it. */
+export type ClaimJob = (req: ClaimJobRequest, call: RpcCall) => Promise<ClaimJobResponse>;
+
+/** CompleteJob, apart from any transport, as ClaimJob. */
+export type CompleteJob = (req: CompleteJobRequest, call: RpcCall) => Promise<CompleteJobResponse>;
+
 export interface WorkerServiceParts {
   /** The WorkerService handlers, for a Connect router. */
   impl: ServiceImpl<typeof WorkerService>;
+  claimJob: ClaimJob;
+  completeJob: CompleteJob;
   /**
    * What the queue's lease expiry calls: a job whose lease ran out on its last attempt ends in
    * ERROR; others wait in the queue for their next attempt.
@@ -179,8 +191,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   }
 
   /** Claims until a job is started or the claim ends: held while the wait, the caller and the server last. */
-  async function claim(kinds: string[], leaseMs: number, holdMs: number, ctx: HandlerContext) {
-    const caller = callerOf(ctx);
+  async function claim(kinds: string[], leaseMs: number, holdMs: number, call: RpcCall): Promise<ClaimJobResponse> {
+    const caller = call.caller;
     const hold = holdMs > 0 && !heldWaits.isClosed;
     if (hold) {
       refuseIfFull(heldWaits, caller);
@@ -189,7 +201,10 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const end = (): void => ended.abort();
     const timer = hold ? setTimeout(end, holdMs) : undefined;
     const unhold = hold ? heldWaits.hold(caller, end) : undefined;
-    ctx.signal.addEventListener("abort", end, { once: true });
+    const stopWatching = call.presence.onLeave(end);
+    if (call.presence.left) {
+      end();
+    }
     heldClaims++;
     try {
       while (!ended.signal.aborted) {
@@ -214,26 +229,46 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       heldClaims--;
       clearTimeout(timer);
       unhold?.();
-      ctx.signal.removeEventListener("abort", end);
+      stopWatching();
     }
   }
 
+  async function claimJob(req: ClaimJobRequest, call: RpcCall): Promise<ClaimJobResponse> {
+    const kinds = readKinds(req.kinds);
+    const waitMs = readDuration(req.wait, "wait") ?? 0;
+    const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
+    readWorkerId(req.workerId);
+    if (options.available?.() === false) {
+      throw new ConnectError("the work queue is unavailable", Code.Unavailable);
+    }
+    if (heldWaits.isClosed) {
+      // Closing: the jobs in hand may still be reported (heartbeats, completions), not new ones taken.
+      throw new ConnectError("the server is shutting down; claim elsewhere", Code.Unavailable);
+    }
+    const holdMs = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, call.timeoutMs) : 0;
+    return claim(kinds, leaseMs, holdMs, call);
+  }
+
+  async function completeJob(req: CompleteJobRequest): Promise<CompleteJobResponse> {
+    const jobId = readJobId(req.jobId);
+    const token = readLeaseToken(req.leaseToken);
+    const result = readPayload(req.result, "result", maxPayloadBytes);
+    const held = await heldJob(jobId, token, false);
+    const job = held.job;
+    progress.forget(jobId);
+    // The record first: a lease lost between the check and here leaves a job that whoever
+    // claims it next finds ended, and lets go.
+    const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() }, held);
+    if (ended?.changed !== true) {
+      await letGo(job, token);
+      throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
+    }
+    await letGo(job, token);
+    return create(CompleteJobResponseSchema, { job: ended.job });
+  }
+
   const impl: ServiceImpl<typeof WorkerService> = {
-    async claimJob(req, ctx) {
-      const kinds = readKinds(req.kinds);
-      const waitMs = readDuration(req.wait, "wait") ?? 0;
-      const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
-      readWorkerId(req.workerId);
-      if (options.available?.() === false) {
-        throw new ConnectError("the work queue is unavailable", Code.Unavailable);
-      }
-      if (heldWaits.isClosed) {
-        // Closing: the jobs in hand may still be reported (heartbeats, completions), not new ones taken.
-        throw new ConnectError("the server is shutting down; claim elsewhere", Code.Unavailable);
-      }
-      const holdMs = waitMs > 0 ? holdTimeMs(waitMs, maxWaitMs, ctx.timeoutMs()) : 0;
-      return claim(kinds, leaseMs, holdMs, ctx);
-    },
+    claimJob: (req, ctx) => claimJob(req, callOfContext(ctx)),
 
     async heartbeat(req) {
       const jobId = readJobId(req.jobId);
@@ -257,23 +292,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       return create(HeartbeatResponseSchema, { leaseExpireTime: timestampFromMs(expiresAt) });
     },
 
-    async completeJob(req) {
-      const jobId = readJobId(req.jobId);
-      const token = readLeaseToken(req.leaseToken);
-      const result = readPayload(req.result, "result", maxPayloadBytes);
-      const held = await heldJob(jobId, token, false);
-      const job = held.job;
-      progress.forget(jobId);
-      // The record first: a lease lost between the check and here leaves a job that whoever
-      // claims it next finds ended, and lets go.
-      const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() }, held);
-      if (ended?.changed !== true) {
-        await letGo(job, token);
-        throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
-      }
-      await letGo(job, token);
-      return create(CompleteJobResponseSchema, { job: ended.job });
-    },
+    completeJob: (req) => completeJob(req),
 
     async failJob(req) {
       const jobId = readJobId(req.jobId);
@@ -305,6 +324,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
 
   return {
     impl,
+    claimJob,
+    completeJob,
     heldClaims: () => heldClaims,
     async leaseExpired(jobId) {
       const stored = await store.get(jobId);

@@ -19,7 +19,7 @@ interface Path {
 
 const paths: Path[] = [
   { name: "GetStatus on the lean path (Connect JSON over HTTP/1.1)", options: {}, method: "GetStatus" },
-  { name: "GetStatus on the router (lean path off)", options: { leanGetStatus: false }, method: "GetStatus" },
+  { name: "GetStatus on the router (lean path off)", options: { leanPath: false }, method: "GetStatus" },
   { name: "CreateJob on the router", options: {}, method: "CreateJob" },
 ];
 

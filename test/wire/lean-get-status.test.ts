@@ -390,7 +390,7 @@ async function startPair(server: Behaviour["server"]): Promise<Pair> {
   };
   const [lean, routed] = await Promise.all([
     startCounted({ ...settings(), heldWaits: held[0] }, count(0)),
-    startCounted({ ...settings(), heldWaits: held[1], leanGetStatus: false }, count(1)),
+    startCounted({ ...settings(), heldWaits: held[1], leanPath: false }, count(1)),
   ]);
   let closed: Promise<void> | undefined;
   return {

@@ -20,7 +20,7 @@ import {
 
 const servers: [string, ServerOptions][] = [
   ["the lean GetStatus path", {}],
-  ["the router (lean path off)", { leanGetStatus: false }],
+  ["the router (lean path off)", { leanPath: false }],
 ];
 
 /** A string field (1: job_id) that says it is 5 bytes long and has one: protobuf binary cut short. */

@@ -82,13 +82,13 @@ const paths: Path[] = [
   },
   {
     name: "GetStatus on the router (Connect JSON, lean path off)",
-    options: { ...pollLimited, leanGetStatus: false },
+    options: { ...pollLimited, leanPath: false },
     needsJob: true,
     call: (url, jobId, forwardedFor) => connectCall(url, "GetStatus", { jobId }, forwardedFor),
   },
   {
     name: "GetStatus on the router (gRPC, lean path off)",
-    options: { ...pollLimited, leanGetStatus: false },
+    options: { ...pollLimited, leanPath: false },
     needsJob: true,
     call: grpcGetStatus,
   },
