@@ -83,4 +83,39 @@ describe("streamChanges", () => {
       },
     ]);
   });
+
+  // A stream cut for every job that ends (RST_STREAM) counts against the connection: HTTP/2
+  // servers (nghttp2, in Node's too) end a connection that resets streams faster than about 33 a
+  // second after a burst of 1000, which a client following many jobs on one connection reaches.
+  it("reads a stream on to the end that the server gives it after the job's end, and never cuts it", async () => {
+    const ended = create(JobSchema, { id: jobId, state: JobState.COMPLETED, version: 2n });
+    const reads: string[] = [];
+    const reader = {
+      openStream: (): AsyncIterable<WatchJobResponse> => ({
+        [Symbol.asyncIterator]() {
+          const messages = [pending, ended];
+          return {
+            next: async () => {
+              const job = messages.shift();
+              reads.push(job === undefined ? "end" : `v${job.version}`);
+              return job === undefined ? { done: true, value: undefined } : { done: false, value: { job } as WatchJobResponse };
+            },
+            return: async () => {
+              reads.push("cut");
+              return { done: true, value: undefined };
+            },
+          };
+        },
+      }),
+    };
+    const settings = resolveClientOptions({});
+    const scope = new WaitScope(jobId, 1_000, undefined);
+    const fallback = async function* (): AsyncGenerator<Job, void, undefined> {};
+    const seen: bigint[] = [];
+    for await (const job of streamChanges({ reader, settings, scope, knownVersion: 0n, fallback })) {
+      seen.push(job.version);
+    }
+    expect(seen).toEqual([1n, 2n]);
+    expect(reads).toEqual(["v1", "v2", "end"]);
+  });
 });

@@ -40,24 +40,41 @@ export async function* streamChanges(options: StreamChangesOptions): AsyncGenera
     let progressed = false;
     try {
       const from = scope.last?.version ?? knownVersion;
-      // Leaving this loop (the job ended, or the caller broke out of watch()) ends the call at
-      // once instead of leaving it held.
+      // Leaving this loop early (the caller broke out of watch()) ends the call at once instead
+      // of leaving it held. At the job's end the stream is read to its end instead: the server
+      // ends it there, and a stream cut (RST_STREAM) for every job ended would count against
+      // the connection (HTTP/2 servers end connections that reset streams faster than about 33
+      // a second after a burst of 1000: nghttp2's rapid-reset guard, in Node's server too).
       const stream = reader.openStream(scope.jobId, {
         knownVersion: from,
         signal: scope.signal,
         timeoutMs: scope.callTimeout(),
       });
-      for await (const { job } of stream) {
-        if (job === undefined || !scope.see(job)) {
-          continue;
+      // The job's end, once seen: the stream is read on to its end before it is given, since
+      // the server ends the stream right after it (see readToEnd).
+      let ended: Job | undefined;
+      try {
+        for await (const { job } of stream) {
+          if (ended !== undefined || job === undefined || !scope.see(job)) {
+            continue;
+          }
+          progressed = true;
+          retry = 0;
+          lastError = undefined;
+          if (isTerminal(job)) {
+            ended = job;
+            continue;
+          }
+          yield job;
         }
-        progressed = true;
-        retry = 0;
-        lastError = undefined;
-        yield job;
-        if (isTerminal(job)) {
-          return;
+      } catch (caught) {
+        if (ended === undefined) {
+          throw caught;
         }
+      }
+      if (ended !== undefined) {
+        yield ended;
+        return;
       }
       // The stream ended before the job did (the server closes it ahead of our deadline, or a
       // proxy cut it): resume at once if it brought news, else after a backoff.

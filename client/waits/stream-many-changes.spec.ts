@@ -185,4 +185,32 @@ describe("streamManyChanges", () => {
     expect((error as DeadlineExceededError).lastJobs.map((j) => j.id)).toEqual(["a"]);
     expect((error as DeadlineExceededError).cause).toBeInstanceOf(ServerError);
   });
+
+  // As streamChanges: a stream cut for every wait that ends counts against the connection.
+  it("reads a stream on to the end that the server gives it once every job has ended, and never cuts it", async () => {
+    let cut = false;
+    let readToEnd = false;
+    const { reader } = scriptedReader([
+      async function* () {
+        try {
+          yield message([job("a", 2n, JobState.COMPLETED)]);
+          yield message([job("b", 2n, JobState.COMPLETED)]);
+          readToEnd = true;
+        } finally {
+          cut = !readToEnd;
+        }
+      },
+    ]);
+    const scope = new ManyScope(["a", "b"], undefined, undefined);
+    const { yielded, error } = await run({
+      reader,
+      settings: resolveClientOptions({}),
+      scope,
+      jobIds: ["a", "b"],
+      fallback: noFallback,
+    });
+    expect(error).toBeUndefined();
+    expect(yielded.map((changed) => changed.id)).toEqual(["a", "b"]);
+    expect({ readToEnd, cut }).toEqual({ readToEnd: true, cut: false });
+  });
 });

@@ -56,28 +56,47 @@ export async function* streamManyChanges(options: StreamManyChangesOptions): Asy
           signal,
           timeoutMs: scope.callTimeout(),
         });
-        for await (const { jobs, notFoundJobIds } of stream) {
-          if (notFoundJobIds.length > 0) {
-            throw scope.notFound(notFoundJobIds);
-          }
-          for (const job of jobs) {
-            const seen = open.get(job.id);
-            if (seen === undefined || job.version <= seen) {
+        // The last jobs to end are given once the stream has ended: the server ends it when
+        // every job it watches has, and is not made to reset it (see streamChanges).
+        let last: Job[] | undefined;
+        try {
+          for await (const { jobs, notFoundJobIds } of stream) {
+            if (last !== undefined) {
               continue;
             }
-            if (isTerminal(job)) {
-              open.delete(job.id);
-            } else {
-              open.set(job.id, job.version);
+            if (notFoundJobIds.length > 0) {
+              throw scope.notFound(notFoundJobIds);
             }
-            progressed = true;
-            retry = 0;
-            lastError = undefined;
-            yield job;
+            const news: Job[] = [];
+            for (const job of jobs) {
+              const seen = open.get(job.id);
+              if (seen === undefined || job.version <= seen) {
+                continue;
+              }
+              if (isTerminal(job)) {
+                open.delete(job.id);
+              } else {
+                open.set(job.id, job.version);
+              }
+              progressed = true;
+              retry = 0;
+              lastError = undefined;
+              news.push(job);
+            }
+            if (open.size === 0) {
+              last = news;
+              continue;
+            }
+            yield* news;
           }
-          if (open.size === 0) {
-            return;
+        } catch (caught) {
+          if (last === undefined) {
+            throw caught;
           }
+        }
+        if (last !== undefined) {
+          yield* last;
+          return;
         }
         // The stream ended before the jobs did (the server closes it ahead of our deadline, or a
         // proxy cut it): resume at once if it brought news, else after a backoff.

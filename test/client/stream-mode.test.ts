@@ -1,10 +1,11 @@
 import { durationMs, timestampMs } from "@bufbuild/protobuf/wkt";
-import { createRouterTransport } from "@connectrpc/connect";
-import { createGrpcTransport } from "@connectrpc/connect-node";
+import { createClient, createRouterTransport } from "@connectrpc/connect";
+import { createGrpcTransport, createConnectTransport as createNodeConnectTransport } from "@connectrpc/connect-node";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { JOB_STATUS, type Job, JobClient, POLLING_MODES } from "../../client/index.js";
 import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
+import { WorkerService } from "../../gen/jobs/v1/worker_service_pb.js";
 import { HeldWaits } from "../../server/waits/held-waits.js";
 import { countCalls, type RunningServer, startServer } from "../support/start-server.js";
 import { startTcpProxy, type TcpProxy } from "../support/tcp-proxy.js";
@@ -91,6 +92,41 @@ describe("STREAM mode", () => {
     }
     await vi.waitFor(() => expect(heldWaits.size).toBe(0), { timeout: 1_000 });
   });
+  // Each WatchJob stream is read to its end, never cut (RST_STREAM): HTTP/2 servers end a
+  // connection whose peer resets streams faster than about 33 a second after a burst of 1000
+  // (nghttp2's rapid-reset guard, in Node's server too: GOAWAY with INTERNAL_ERROR, which fails
+  // every call on the connection), and STREAM mode cut each stream after its job's end.
+  it("follows 2,500 jobs to their end on one HTTP/2 connection without the server ending it", async () => {
+    const transport = createNodeConnectTransport({ baseUrl: server.url, httpVersion: "2" });
+    const jobs = new JobClient({ transport });
+    // A call held on the same connection all along: it fails if the connection is ended.
+    const held = new AbortController();
+    const claims = createClient(WorkerService, transport);
+    const holding = (async () => {
+      while (!held.signal.aborted) {
+        await claims.claimJob({ kinds: ["stream-mode.none"], wait: { seconds: 20n } }, { signal: held.signal });
+      }
+    })().catch((error: unknown) => (held.signal.aborted ? undefined : error));
+    const total = 2_500;
+    let started = 0;
+    const follow = async (): Promise<number> => {
+      let completed = 0;
+      while (started < total) {
+        started++;
+        const job = await jobs.createJob({ processingDurationMs: 0 });
+        const done = await jobs.awaitCompletion(job.id, { mode: POLLING_MODES.STREAM, timeoutMs: 30_000 });
+        completed += done.state === JOB_STATUS.COMPLETED ? 1 : 0;
+      }
+      return completed;
+    };
+    try {
+      const completed = await Promise.all(Array.from({ length: 16 }, follow));
+      expect(completed.reduce((sum, count) => sum + count, 0)).toBe(total);
+    } finally {
+      held.abort();
+    }
+    expect(await holding).toBeUndefined();
+  }, 60_000);
 });
 
 describe("STREAM mode without WatchJob on the server", () => {
