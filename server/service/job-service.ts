@@ -25,7 +25,7 @@ import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import { deadlineMarginMs, shortPollHintMs } from "../waits/poll-hint.js";
 import { presenceOfSignal } from "../waits/presence.js";
-import { isNews, type WaitEnd, waitForChange } from "../waits/wait-for-change.js";
+import { isNews, type WaitEnd, type WaitResult, waitForChange } from "../waits/wait-for-change.js";
 import { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
 import { newJobId } from "./job-id.js";
@@ -154,19 +154,34 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(await readJob(jobId, call.owner));
     }
-    const job = await readJob(jobId, call.owner);
-    if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
-      // Answered without waiting, so it costs what a short poll costs.
-      await limits.shortPoll(call.caller, call.connection);
-      return statusAnswer(job);
-    }
-    refuseIfFull(heldWaits, call.caller);
-    const waited = await waitForChange(store, job, req.knownVersion, {
-      holdMs: hold,
-      presence: call.presence,
-      heldWaits,
-      caller: call.caller,
+    // Subscribed before the read, so the wait below needs no read of its own: what changes
+    // after the read is heard here until the wait has subscribed too.
+    let heard: Job | undefined;
+    const stopHearing = store.subscribe(jobId, (changed) => {
+      if (changed.version > (heard?.version ?? 0n)) {
+        heard = changed;
+      }
     });
+    let waited: WaitResult;
+    try {
+      const read = await readJob(jobId, call.owner);
+      const job = heard !== undefined && heard.version > read.version ? heard : read;
+      if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
+        // Answered without waiting, so it costs what a short poll costs.
+        await limits.shortPoll(call.caller, call.connection);
+        return statusAnswer(job);
+      }
+      refuseIfFull(heldWaits, call.caller);
+      waited = await waitForChange(store, job, req.knownVersion, {
+        holdMs: hold,
+        presence: call.presence,
+        heldWaits,
+        caller: call.caller,
+        seenSubscribed: true,
+      });
+    } finally {
+      stopHearing();
+    }
     if (waited.end === "changed") {
       onWake?.(waited.job);
     }

@@ -55,6 +55,13 @@ export class JobListeners {
     }
   }
 
+  /** Tells the listeners of `job` unless they were told of its version (or a newer one) already. */
+  tellIfNews(job: Job): void {
+    if (!this.told(job.id, job.version)) {
+      this.tell(job);
+    }
+  }
+
   clear(): void {
     this.byJob.clear();
   }

@@ -115,6 +115,8 @@ class RedisJobStore implements JobStore {
   private readonly listeners = new JobListeners();
   /** What this instance wrote and read last: the first guess of each compare-and-set. */
   private readonly recent = new RecentJobs();
+  /** The version the latest write under way of each job would store, by job id. */
+  private readonly writing = new Map<string, bigint>();
   /** Re-reads under way, by job id; true when another change came in meanwhile. */
   private readonly refreshing = new Map<string, boolean>();
   /** Whether the last attempt to subscribe failed, so that a run of failures is told once. */
@@ -149,7 +151,14 @@ class RedisJobStore implements JobStore {
     // read again.
     this.subscriber.on("message", (_channel: string, message: string) => {
       const [id = "", version] = message.split(" ");
-      if (version === undefined || !/^\d+$/.test(version) || !this.listeners.told(id, BigInt(version))) {
+      if (version === undefined || !/^\d+$/.test(version)) {
+        this.changed(id);
+        return;
+      }
+      // Not read again: a version the listeners were told of, or a change of ours (told when
+      // its script answers: the message may come first).
+      const heard = BigInt(version);
+      if (!this.listeners.told(id, heard) && this.writing.get(id) !== heard) {
         this.changed(id);
       }
     });
@@ -265,7 +274,15 @@ class RedisJobStore implements JobStore {
         return { job: stored.job, changed: false };
       }
       const data = Buffer.from(toBinary(JobSchema, job));
-      const result = await this.guard(write(stored, job, data));
+      this.writing.set(id, job.version);
+      let result: number;
+      try {
+        result = await this.guard(write(stored, job, data));
+      } finally {
+        if (this.writing.get(id) === job.version) {
+          this.writing.delete(id);
+        }
+      }
       if (result === 1) {
         this.recent.keep({ job, owner: stored.owner }, data.length);
         // Told here at once: the published change is only for the other instances, and for
@@ -389,10 +406,9 @@ class RedisJobStore implements JobStore {
   private async refresh(id: string): Promise<void> {
     try {
       const stored = await this.get(id);
-      // The message can come before the answer to the script that published it, and so this
-      // read after that instance's own tell of the same version: told once is enough.
-      if (stored !== undefined && !this.listeners.told(id, stored.job.version)) {
-        this.listeners.tell(stored.job);
+      if (stored !== undefined) {
+        // Told once: the message of another instance's change can come after a read of it.
+        this.listeners.tellIfNews(stored.job);
       }
     } catch (error) {
       // Redis being away is not news: when the connection is back, every listened job is

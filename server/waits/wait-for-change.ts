@@ -13,6 +13,12 @@ export interface WaitForChangeOptions {
   heldWaits: HeldWaits;
   /** Who waits, for the per-caller count of held waits. */
   caller: string;
+  /**
+   * Whether `seen` was read after a subscription of the caller's own that is still in place (and
+   * whatever it heard is in `seen`): then nothing can have been missed, and the job is not read
+   * again. @default false: the job is read again once subscribed
+   */
+  seenSubscribed?: boolean;
 }
 
 /**
@@ -38,13 +44,14 @@ export function isNews(job: Job, knownVersion: bigint): boolean {
  * or the wait is released, resolves with the job as last seen; `seen` is the caller's own
  * latest read of it. The result says which of these ended the wait.
  *
- * Subscribes before reading, so a change that lands between the two is never missed.
+ * Subscribes before reading, so a change that lands between the two is never missed (or, with
+ * `seenSubscribed`, trusts the caller to have done so).
  */
 export function waitForChange(
   store: JobStore,
   seen: Job,
   knownVersion: bigint,
-  { holdMs, presence, heldWaits, caller }: WaitForChangeOptions,
+  { holdMs, presence, heldWaits, caller, seenSubscribed = false }: WaitForChangeOptions,
 ): Promise<WaitResult> {
   if (presence.left) {
     return Promise.resolve({ job: seen, end: "caller-left" });
@@ -93,10 +100,12 @@ export function waitForChange(
     if (Number.isFinite(holdMs)) {
       timer = setTimeout(() => settle("timed-out"), holdMs);
     }
-    store.get(seen.id).then((stored) => {
-      if (stored !== undefined) {
-        see(stored.job);
-      }
-    }, fail);
+    if (!seenSubscribed) {
+      store.get(seen.id).then((stored) => {
+        if (stored !== undefined) {
+          see(stored.job);
+        }
+      }, fail);
+    }
   });
 }

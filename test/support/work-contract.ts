@@ -95,13 +95,17 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       const second = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 15n } });
       expect(second.job).toMatchObject({ id: created.id, attempt: 2, held: true });
       expect(second.leaseToken).not.toBe(first.leaseToken);
-      for (const call of [
-        workerClient(server.url).heartbeat({ jobId: created.id, leaseToken: first.leaseToken }),
-        workerClient(server.url).completeJob({ jobId: created.id, leaseToken: first.leaseToken }),
-        workerClient(server.url).failJob({ jobId: created.id, leaseToken: first.leaseToken, errorMessage: "late" }),
-      ]) {
-        expect((await rejection(call)).code).toBe(Code.FailedPrecondition);
-      }
+      // All three at once, each caught as it is made (none is left unhandled while another is awaited).
+      const refusals = await Promise.all([
+        rejection(workerClient(server.url).heartbeat({ jobId: created.id, leaseToken: first.leaseToken })),
+        rejection(workerClient(server.url).completeJob({ jobId: created.id, leaseToken: first.leaseToken })),
+        rejection(workerClient(server.url).failJob({ jobId: created.id, leaseToken: first.leaseToken, errorMessage: "late" })),
+      ]);
+      expect(refusals.map((refusal) => refusal.code)).toEqual([
+        Code.FailedPrecondition,
+        Code.FailedPrecondition,
+        Code.FailedPrecondition,
+      ]);
       expect((await rawClient(server.url).getStatus({ jobId: created.id })).job).toMatchObject({
         state: JobState.PENDING,
         attempt: 2,
