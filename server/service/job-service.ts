@@ -157,7 +157,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     // Subscribed before the read, so the wait below needs no read of its own: what changes
     // after the read is heard here until the wait has subscribed too.
     let heard: Job | undefined;
-    const stopHearing = store.subscribe(jobId, (changed) => {
+    let stopHearing: (() => void) | undefined = store.subscribe(jobId, (changed) => {
       if (changed.version > (heard?.version ?? 0n)) {
         heard = changed;
       }
@@ -172,15 +172,21 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         return statusAnswer(job);
       }
       refuseIfFull(heldWaits, call.caller);
-      waited = await waitForChange(store, job, req.knownVersion, {
+      const waiting = waitForChange(store, job, req.knownVersion, {
         holdMs: hold,
         presence: call.presence,
         heldWaits,
         caller: call.caller,
         seenSubscribed: true,
       });
-    } finally {
+      // The wait has subscribed (at once, as it was made): one listener per held wait, not two,
+      // and nothing of this one kept while it is held.
       stopHearing();
+      stopHearing = undefined;
+      heard = undefined;
+      waited = await waiting;
+    } finally {
+      stopHearing?.();
     }
     if (waited.end === "changed") {
       onWake?.(waited.job);

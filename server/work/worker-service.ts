@@ -29,7 +29,7 @@ import {
   readProgress,
   readWorkerId,
 } from "../service/work-fields.js";
-import { changedJob, type JobStore, type StoredJob } from "../stores/job-store.js";
+import { changedJob, type JobStore, type Outcome, type StoredJob } from "../stores/job-store.js";
 import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import type { ProgressCoalescer } from "./progress-coalescer.js";
@@ -254,17 +254,24 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const token = readLeaseToken(req.leaseToken);
     const result = readPayload(req.result, "result", maxPayloadBytes);
     const held = await heldJob(jobId, token, false);
-    const job = held.job;
     progress.forget(jobId);
-    // The record first: a lease lost between the check and here leaves a job that whoever
-    // claims it next finds ended, and lets go.
-    const ended = await store.finish(jobId, { state: JobState.COMPLETED, result, at: clock.now() }, held);
-    if (ended?.changed !== true) {
-      await letGo(job, token);
-      throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
-    }
+    const ended = await endHeld(held, token, { state: JobState.COMPLETED, result, at: clock.now() });
+    return create(CompleteJobResponseSchema, { job: ended });
+  }
+
+  /**
+   * Ends a held job's record with `outcome`, then lets its lease go (either way): the record
+   * first, so a lease lost between the check and here leaves a job that whoever claims it next
+   * finds ended, and lets go. FAILED_PRECONDITION when the job had ended already.
+   */
+  async function endHeld(held: StoredJob, token: string, outcome: Outcome): Promise<Job> {
+    const job = held.job;
+    const ended = await store.finish(job.id, outcome, held);
     await letGo(job, token);
-    return create(CompleteJobResponseSchema, { job: ended.job });
+    if (ended?.changed !== true) {
+      throw new ConnectError(`job ${job.id} has ended already`, Code.FailedPrecondition);
+    }
+    return ended.job;
   }
 
   const impl: ServiceImpl<typeof WorkerService> = {
@@ -312,13 +319,8 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const errorMessage = req.retryable
         ? `${message} (attempt ${job.attempt} of ${job.maxAttempts}: no attempts left)`
         : message;
-      const ended = await store.finish(jobId, { state: JobState.ERROR, errorMessage, at: clock.now() }, held);
-      if (ended?.changed !== true) {
-        await letGo(job, token);
-        throw new ConnectError(`job ${jobId} has ended already`, Code.FailedPrecondition);
-      }
-      await letGo(job, token);
-      return create(FailJobResponseSchema, { job: ended.job });
+      const ended = await endHeld(held, token, { state: JobState.ERROR, errorMessage, at: clock.now() });
+      return create(FailJobResponseSchema, { job: ended });
     },
   };
 
