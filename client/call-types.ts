@@ -38,6 +38,11 @@ export interface GetStatusOptions extends CallOptions {
   waitMs?: number;
   /** The version already seen; with waitMs, the server answers when the job's version differs. */
   knownVersion?: bigint;
+  /**
+   * With waitMs: answer only once the job has ended (or the wait runs out), not at every change.
+   * A server older than this option answers at the first change instead. @default false
+   */
+  untilTerminal?: boolean;
 }
 
 /** What getStatus answers. */

@@ -100,13 +100,18 @@ export class JobClient {
 
   /**
    * Reads a job: at once by default, or, with `waitMs`, when it changes after `knownVersion`
-   * (a long wait; it answers unchanged when the wait ends first). Throws JobNotFoundError for
-   * an unknown id.
+   * (a long wait; it answers unchanged when the wait ends first), or with `untilTerminal` too,
+   * when it ends. Throws JobNotFoundError for an unknown id.
    */
   async getStatus(jobId: string, options: GetStatusOptions = {}): Promise<StatusResult> {
     const waitMs = options.waitMs ?? 0;
     requireNumber("waitMs", waitMs, 0);
-    const request = { jobId, wait: durationFromMs(waitMs), knownVersion: options.knownVersion ?? 0n };
+    const request = {
+      jobId,
+      wait: durationFromMs(waitMs),
+      knownVersion: options.knownVersion ?? 0n,
+      untilTerminal: options.untilTerminal ?? false,
+    };
     const reply = await this.#unary({ method: "GetStatus", safeToRepeat: true, options, jobId, waitMs }, (callOptions) =>
       this.#rpc.getStatus(request, callOptions),
     );

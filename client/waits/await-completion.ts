@@ -27,7 +27,9 @@ export async function awaitCompletion(jobId: string, options: AwaitCompletionOpt
     requireNumber("timeoutMs", options.timeoutMs, 0);
   }
   const scope = new WaitScope(jobId, options.timeoutMs, options.signal);
-  const longWaits = () => pollChanges({ reader, settings, scope, mode: POLLING_MODES.LONG, pollIntervalMs });
+  // Without onUpdate only the end is wanted: each long wait is answered at the job's end.
+  const untilTerminal = options.onUpdate === undefined;
+  const longWaits = () => pollChanges({ reader, settings, scope, mode: POLLING_MODES.LONG, pollIntervalMs, untilTerminal });
   let changes: AsyncGenerator<Job, void, undefined>;
   switch (mode) {
     case POLLING_MODES.LONG:

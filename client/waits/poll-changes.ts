@@ -17,6 +17,13 @@ export interface PollChangesOptions {
   mode: typeof POLLING_MODES.LONG | typeof POLLING_MODES.SHORT;
   /** SHORT mode: the interval between polls, in ms (the server's hint wins when longer). */
   pollIntervalMs: number;
+  /**
+   * LONG mode: only the end matters (no one is told of each change): every call is a long wait
+   * that the server answers at the job's end (GetStatusRequest.until_terminal), the first
+   * included, so a job is followed with one held call per MAX_WAIT instead of one per change.
+   * @default false
+   */
+  untilTerminal?: boolean;
 }
 
 /**
@@ -27,6 +34,12 @@ export interface PollChangesOptions {
  */
 export async function* pollChanges(options: PollChangesOptions): AsyncGenerator<Job, void, undefined> {
   const { reader, settings, scope, mode, pollIntervalMs } = options;
+  const untilTerminal = mode === POLLING_MODES.LONG && options.untilTerminal === true;
+  const longWait = (knownVersion: bigint): GetStatusOptions => ({
+    waitMs: Math.min(settings.longWaitMs, scope.remaining()),
+    knownVersion,
+    untilTerminal,
+  });
   const read = async (status: GetStatusOptions): Promise<StatusResult> => {
     try {
       return await reader.getStatus(scope.jobId, { ...status, signal: scope.signal, timeoutMs: scope.callTimeout() });
@@ -35,8 +48,10 @@ export async function* pollChanges(options: PollChangesOptions): AsyncGenerator<
     }
   };
 
-  let reply = await read({});
-  let replyWasLongWait = false;
+  // The first call reads the job as it is, or, for the end only, is the first long wait: the
+  // server reads the job itself once it has subscribed to it, so no end is missed either way.
+  let replyWasLongWait = untilTerminal && scope.remaining() >= MIN_LONG_WAIT_MS;
+  let reply = await read(replyWasLongWait ? longWait(0n) : {});
   for (;;) {
     if (scope.see(reply.job)) {
       yield reply.job;
@@ -64,7 +79,7 @@ export async function* pollChanges(options: PollChangesOptions): AsyncGenerator<
       await scope.pause(scope.remaining());
       throw scope.timedOut();
     }
-    reply = await read({ waitMs: Math.min(settings.longWaitMs, scope.remaining()), knownVersion: last.version });
+    reply = await read(longWait(last.version));
     replyWasLongWait = true;
   }
 }

@@ -33,7 +33,7 @@ const plainVersion = /^\d{1,19}$/;
 
 /**
  * The request as protobuf-es would read it, for the plain JSON that clients send (`jobId`, and
- * `wait` and `knownVersion` in their usual forms), without its general JSON reader. Undefined for
+ * `wait`, `knownVersion` and `untilTerminal` in their usual forms), without its general JSON reader. Undefined for
  * anything else, which the general reader then reads (or refuses) as the Connect handler would.
  */
 function readPlainRequest(text: string): GetStatusRequest | undefined {
@@ -46,12 +46,16 @@ function readPlainRequest(text: string): GetStatusRequest | undefined {
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return undefined;
   }
-  const { jobId, wait, knownVersion, ...rest } = value as Record<string, unknown>;
-  if (Object.keys(rest).length > 0 || (jobId !== undefined && typeof jobId !== "string")) {
+  const { jobId, wait, knownVersion, untilTerminal, ...rest } = value as Record<string, unknown>;
+  if (
+    Object.keys(rest).length > 0 ||
+    (jobId !== undefined && typeof jobId !== "string") ||
+    (untilTerminal !== undefined && typeof untilTerminal !== "boolean")
+  ) {
     return undefined;
   }
   // JSON.parse keeps the last of duplicate keys, which the strict reader refuses: each key read
-  // here must be written once (no value of these three can hold a quote).
+  // here must be written once (no value of these four can hold a quote).
   for (const key of Object.keys(value)) {
     if (text.indexOf(`"${key}"`) !== text.lastIndexOf(`"${key}"`) || !text.includes(`"${key}"`)) {
       return undefined;
@@ -74,5 +78,6 @@ function readPlainRequest(text: string): GetStatusRequest | undefined {
             nanos: Number((waitMatch[2] ?? "").padEnd(9, "0")),
           },
     knownVersion: knownVersion === undefined ? 0n : BigInt(knownVersion as string),
+    untilTerminal: untilTerminal === true,
   };
 }

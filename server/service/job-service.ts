@@ -166,7 +166,8 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     try {
       const read = await readJob(jobId, call.owner);
       const job = heard !== undefined && heard.version > read.version ? heard : read;
-      if (isNews(job, req.knownVersion) || heldWaits.isClosed) {
+      const answerNow = req.untilTerminal ? job.state !== JobState.PENDING : isNews(job, req.knownVersion);
+      if (answerNow || heldWaits.isClosed) {
         // Answered without waiting, so it costs what a short poll costs.
         await limits.shortPoll(call.caller, call.connection);
         return statusAnswer(job);
@@ -178,6 +179,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         heldWaits,
         caller: call.caller,
         seenSubscribed: true,
+        untilTerminal: req.untilTerminal,
       });
       // The wait has subscribed (at once, as it was made): one listener per held wait, not two,
       // and nothing of this one kept while it is held.

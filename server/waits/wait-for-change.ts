@@ -19,6 +19,8 @@ export interface WaitForChangeOptions {
    * again. @default false: the job is read again once subscribed
    */
   seenSubscribed?: boolean;
+  /** Wake only for the job's end, not for any change (GetStatusRequest.until_terminal). @default false */
+  untilTerminal?: boolean;
 }
 
 /**
@@ -51,7 +53,7 @@ export function waitForChange(
   store: JobStore,
   seen: Job,
   knownVersion: bigint,
-  { holdMs, presence, heldWaits, caller, seenSubscribed = false }: WaitForChangeOptions,
+  { holdMs, presence, heldWaits, caller, seenSubscribed = false, untilTerminal = false }: WaitForChangeOptions,
 ): Promise<WaitResult> {
   if (presence.left) {
     return Promise.resolve({ job: seen, end: "caller-left" });
@@ -89,7 +91,7 @@ export function waitForChange(
       if (job.version > latest.version) {
         latest = job;
       }
-      if (isNews(latest, knownVersion)) {
+      if (untilTerminal ? latest.state !== JobState.PENDING : isNews(latest, knownVersion)) {
         settle("changed");
       }
     };

@@ -156,6 +156,26 @@ const behaviours: Behaviour[] = [
     },
   },
   {
+    name: "answers a long wait until the job's end (until_terminal) at its end",
+    code: undefined,
+    async exchange(call) {
+      const answers = call.both(call.encode({ jobId: call.jobId, wait: { seconds: 30n }, untilTerminal: true }));
+      answers.catch(() => undefined);
+      await vi.waitFor(() => expect(call.pair.held.map((held) => held.size)).toEqual([1, 1]), { timeout: 20_000 });
+      await setup.client().cancelJob({ jobId: call.jobId });
+      return answers;
+    },
+  },
+  {
+    name: "reads until_terminal in plain JSON and in proto-style JSON",
+    only: ["json"],
+    code: undefined,
+    exchange: async (call) => {
+      await call.both(text(`{"jobId":"${call.jobId}","untilTerminal":true}`));
+      return call.both(text(`{"job_id":"${call.jobId}","until_terminal":true}`));
+    },
+  },
+  {
     name: "answers a long wait of a fraction of a second with the unchanged job",
     code: undefined,
     exchange: (call) =>
