@@ -42,7 +42,7 @@ export interface BenchOptions {
     warmupJobs: number;
     /** The pause before each one-at-a-time create, in ms, once every worker's claim is held. */
     pauseMs: number;
-    /** Worker loops (claim, then CompleteJob) of the runs compared with simulated 0 s jobs; one of workerCounts. */
+    /** Worker loops (claim, then CompleteJob taking the next job) of the runs compared with simulated 0 s jobs; one of workerCounts. */
     workers: number;
     /** Worker loops of the throughput runs compared with BullMQ (its worker's concurrency), in each round. */
     workerCounts: number[];

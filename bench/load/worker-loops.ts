@@ -5,7 +5,7 @@ import { fromJson } from "@bufbuild/protobuf";
 import { ValueSchema } from "@bufbuild/protobuf/wkt";
 import { type Client, Code, ConnectError } from "@connectrpc/connect";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
-import type { WorkerService } from "../../gen/jobs/v1/worker_service_pb.js";
+import type { ClaimJobResponse, WorkerService } from "../../gen/jobs/v1/worker_service_pb.js";
 
 /** How long each claim may be held by the server, and the call's own deadline beyond it. */
 const CLAIM_WAIT_S = 20n;
@@ -23,7 +23,7 @@ export interface WorkerLoopsOptions {
   onClaimed?: (job: Job, at: number) => void;
 }
 
-/** Worker loops under way: claim (a held call), CompleteJob, claim again. */
+/** Worker loops under way: claim (a held call), CompleteJob taking the next job waiting, claim again when none. */
 export interface WorkerLoops {
   /** Jobs each loop completed. */
   completed: number[];
@@ -44,16 +44,22 @@ export function startWorkerLoops(options: WorkerLoopsOptions): WorkerLoops {
     const workerId = `bench-${index}`;
     while (!stopping.signal.aborted) {
       try {
-        const claim = await options.client.claimJob(
+        let claim: ClaimJobResponse | undefined = await options.client.claimJob(
           { kinds: [options.kind], wait: { seconds: CLAIM_WAIT_S }, workerId },
           { signal: stopping.signal, timeoutMs: CLAIM_TIMEOUT_MS },
         );
-        if (claim.job === undefined) {
-          continue;
+        // As JobWorker does: each completion takes the next job waiting, if any (claim_next).
+        while (claim?.job !== undefined) {
+          options.onClaimed?.(claim.job, performance.now());
+          const done = await options.client.completeJob({
+            jobId: claim.job.id,
+            leaseToken: claim.leaseToken,
+            result: RESULT,
+            claimNext: stopping.signal.aborted ? undefined : { kinds: [options.kind], workerId },
+          });
+          completed[index] = (completed[index] as number) + 1;
+          claim = done.next;
         }
-        options.onClaimed?.(claim.job, performance.now());
-        await options.client.completeJob({ jobId: claim.job.id, leaseToken: claim.leaseToken, result: RESULT });
-        completed[index] = (completed[index] as number) + 1;
       } catch (error) {
         if (stopping.signal.aborted && ConnectError.from(error).code === Code.Canceled) {
           return;

@@ -1,5 +1,6 @@
 import { Code } from "@connectrpc/connect";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import type { ClaimJobResponse } from "../../gen/jobs/v1/worker_service_pb.js";
 import { openConnection } from "../connection.js";
 import type { JobClientError } from "../errors.js";
 import { logRetry } from "../retries/retry-decision.js";
@@ -140,11 +141,15 @@ export class JobWorker {
         continue;
       }
       // A job claimed just as stop() was called is in hand all the same: it is done, not dropped.
-      await this.#run(job, leaseToken, Date.now());
+      // A busy worker's next job comes with the completion of the last, while one is waiting.
+      let next: { job?: Job; leaseToken: string } | undefined = { job, leaseToken };
+      while (next?.job !== undefined) {
+        next = await this.#run(next.job, next.leaseToken, Date.now());
+      }
     }
   }
 
-  async #run(job: Job, leaseToken: string, claimedAt: number): Promise<void> {
+  async #run(job: Job, leaseToken: string, claimedAt: number): Promise<ClaimJobResponse | undefined> {
     const { leaseMs, heartbeatMs, logger } = this.#settings;
     const lease = new JobLease({ rpc: this.#rpc, jobId: job.id, leaseToken, claimedAt, leaseMs, heartbeatMs, logger });
     if (this.#forced) {
@@ -152,13 +157,14 @@ export class JobWorker {
     }
     this.#leases.add(lease);
     try {
-      await runClaimedJob({
+      return await runClaimedJob({
         job,
         leaseToken,
         lease,
         rpc: this.#rpc,
         settings: this.#settings,
         reportError: (error, failed) => this.#tell(error, failed),
+        wantsNext: () => !this.#claims.signal.aborted,
       });
     } finally {
       this.#leases.delete(lease);

@@ -1,6 +1,7 @@
 import type { Value } from "@bufbuild/protobuf/wkt";
 import { Code } from "@connectrpc/connect";
 import type { Job } from "../../gen/jobs/v1/job_pb.js";
+import type { ClaimJobResponse } from "../../gen/jobs/v1/worker_service_pb.js";
 import type { JobClientError } from "../errors.js";
 import { valueFromJson } from "../json/value-from-json.js";
 import type { JobOutcome } from "./job-handler.js";
@@ -19,6 +20,8 @@ export interface ClaimedJobRun {
   settings: ResolvedWorkerOptions;
   /** Tells the worker's owner of a report that failed for good. */
   reportError: (error: JobClientError, job: Job) => void;
+  /** Whether the worker wants its next job now, claimed with the completion (CompleteJob's claim_next). */
+  wantsNext: () => boolean;
 }
 
 /** How the handler ended. */
@@ -28,9 +31,10 @@ type HandlerEnd = { ok: true; value: JobOutcome } | { ok: false; error: unknown 
  * Runs the handler on a claimed job under its lease's heartbeats, then reports how it ended:
  * CompleteJob with the result, or FailJob with the error's message (retryable unless it is a
  * NonRetryableError). Nothing is reported when the lease was lost or the job cancelled meanwhile.
- * Never throws: a report that fails for good goes to `reportError`.
+ * Resolves with the next job when the completion claimed one (see `wantsNext`). Never throws: a
+ * report that fails for good goes to `reportError`.
  */
-export async function runClaimedJob(run: ClaimedJobRun): Promise<void> {
+export async function runClaimedJob(run: ClaimedJobRun): Promise<ClaimJobResponse | undefined> {
   const { job, lease, settings } = run;
   const logger = settings.logger;
   logger.debug?.({ jobId: job.id, kind: job.kind, attempt: job.attempt }, "job claimed");
@@ -59,9 +63,14 @@ export async function runClaimedJob(run: ClaimedJobRun): Promise<void> {
     await report(run, "FailJob", () => fail(run, messageOf(error), false));
     return;
   }
+  let next: ClaimJobResponse | undefined;
   await report(run, "CompleteJob", async () => {
     try {
-      await run.rpc.complete({ jobId: job.id, leaseToken: run.leaseToken, result }, { deadline: lease.expiresAt });
+      const answer = await run.rpc.complete(
+        { jobId: job.id, leaseToken: run.leaseToken, result },
+        { deadline: lease.expiresAt, claimNext: run.wantsNext() },
+      );
+      next = answer.next?.job === undefined ? undefined : answer.next;
     } catch (error) {
       // A result too big for the server: the job is left as it was, so end it rather than let
       // it wait for its lease to run out and be done again.
@@ -72,6 +81,7 @@ export async function runClaimedJob(run: ClaimedJobRun): Promise<void> {
       throw error;
     }
   });
+  return next;
 }
 
 function fail(run: ClaimedJobRun, errorMessage: string, retryable: boolean): Promise<unknown> {

@@ -46,8 +46,8 @@ export class WorkerRpc {
 
   /** One ClaimJob, held by the server up to claimWaitMs; answers without a job when none came. */
   async claim(signal: AbortSignal): Promise<ClaimJobResponse> {
-    const { kinds, claimWaitMs, workerId, leaseMs } = this.#settings;
-    const request = { kinds, wait: durationFromMs(claimWaitMs), workerId, leaseDuration: durationFromMs(leaseMs) };
+    const { claimWaitMs } = this.#settings;
+    const request = { ...this.#claimRequest(), wait: durationFromMs(claimWaitMs) };
     try {
       return await this.#rpc.claimJob(request, { signal, headers: this.#headers, timeoutMs: claimWaitMs + LONG_WAIT_GRACE_MS });
     } catch (error) {
@@ -59,8 +59,27 @@ export class WorkerRpc {
     return this.#unary("Heartbeat", request.jobId, options, (call) => this.#rpc.heartbeat(request, call));
   }
 
-  complete(request: RequestOf<CompleteJobRequest>, options: LeaseCallOptions): Promise<CompleteJobResponse> {
-    return this.#unary("CompleteJob", request.jobId, options, (call) => this.#rpc.completeJob(request, call));
+  /**
+   * CompleteJob; with `claimNext`, its first attempt also claims the worker's next job if one is
+   * waiting (CompleteJobResponse.next). A repeat does not: the first one's answer may have been
+   * lost with a job in it, which then comes back when its lease runs out.
+   */
+  complete(
+    request: Omit<RequestOf<CompleteJobRequest>, "claimNext">,
+    options: LeaseCallOptions & { claimNext?: boolean },
+  ): Promise<CompleteJobResponse> {
+    let claimNext = options.claimNext === true ? this.#claimRequest() : undefined;
+    return this.#unary("CompleteJob", request.jobId, options, (call) => {
+      const sent = { ...request, claimNext };
+      claimNext = undefined;
+      return this.#rpc.completeJob(sent, call);
+    });
+  }
+
+  /** What every claim of this worker asks (a held ClaimJob adds its wait). */
+  #claimRequest() {
+    const { kinds, workerId, leaseMs } = this.#settings;
+    return { kinds, workerId, leaseDuration: durationFromMs(leaseMs) };
   }
 
   fail(request: RequestOf<FailJobRequest>, options: LeaseCallOptions): Promise<FailJobResponse> {

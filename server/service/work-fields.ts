@@ -35,15 +35,15 @@ export function readKind(kind: string, field = "kind"): string {
   return kind;
 }
 
-/** ClaimJob's kinds: 1 to MAX_CLAIM_KINDS kinds, repeats dropped. */
-export function readKinds(kinds: readonly string[]): string[] {
+/** ClaimJob's kinds: 1 to MAX_CLAIM_KINDS kinds, repeats dropped. `field` names them in errors. */
+export function readKinds(kinds: readonly string[], field = "kinds"): string[] {
   if (kinds.length === 0) {
-    throw invalid("kinds is required: name the kinds of job this worker does");
+    throw invalid(`${field} is required: name the kinds of job this worker does`);
   }
   if (kinds.length > MAX_CLAIM_KINDS) {
-    throw invalid(`kinds may name at most ${MAX_CLAIM_KINDS} kinds, got ${kinds.length}`);
+    throw invalid(`${field} may name at most ${MAX_CLAIM_KINDS} kinds, got ${kinds.length}`);
   }
-  return [...new Set(kinds.map((kind, i) => readKind(kind, `kinds[${i}]`)))];
+  return [...new Set(kinds.map((kind, i) => readKind(kind, `${field}[${i}]`)))];
 }
 
 /** max_attempts: 0 means DEFAULT_MAX_ATTEMPTS; 1 to MAX_ATTEMPTS_LIMIT. */
@@ -97,10 +97,10 @@ export function readPayload(value: Value | undefined, field: string, maxBytes: n
   return value;
 }
 
-/** worker_id: optional, at most 128 characters. */
-export function readWorkerId(workerId: string): string {
+/** worker_id: optional, at most 128 characters. `field` names it in errors. */
+export function readWorkerId(workerId: string, field = "worker_id"): string {
   if (workerId.length > 128) {
-    throw invalid("worker_id must be at most 128 characters");
+    throw invalid(`${field} must be at most 128 characters`);
   }
   return workerId;
 }

@@ -233,11 +233,34 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     }
   }
 
+  /** What a claim asks, checked: INVALID_ARGUMENT naming the field (under `prefix`) that is wrong. */
+  function readClaim(req: ClaimJobRequest, prefix = "") {
+    const kinds = readKinds(req.kinds, `${prefix}kinds`);
+    const waitMs = readDuration(req.wait, `${prefix}wait`) ?? 0;
+    const leaseMs = readLeaseMs(req.leaseDuration, `${prefix}lease_duration`, defaultLeaseMs, maxLeaseMs);
+    readWorkerId(req.workerId, `${prefix}worker_id`);
+    return { kinds, waitMs, leaseMs };
+  }
+
+  /**
+   * CompleteJob's claim_next: a job waiting now, started as a claim starts it, or none (also while
+   * the server closes or the queue is away: the completion has been made, and stands).
+   */
+  async function claimNext(next: { kinds: string[]; leaseMs: number }, call: RpcCall): Promise<ClaimJobResponse | undefined> {
+    if (options.available?.() === false || heldWaits.isClosed) {
+      return undefined;
+    }
+    try {
+      const claimed = await claim(next.kinds, next.leaseMs, 0, call);
+      return claimed.job === undefined ? undefined : claimed;
+    } catch (error) {
+      onError(error);
+      return undefined;
+    }
+  }
+
   async function claimJob(req: ClaimJobRequest, call: RpcCall): Promise<ClaimJobResponse> {
-    const kinds = readKinds(req.kinds);
-    const waitMs = readDuration(req.wait, "wait") ?? 0;
-    const leaseMs = readLeaseMs(req.leaseDuration, "lease_duration", defaultLeaseMs, maxLeaseMs);
-    readWorkerId(req.workerId);
+    const { kinds, waitMs, leaseMs } = readClaim(req);
     if (options.available?.() === false) {
       throw new ConnectError("the work queue is unavailable", Code.Unavailable);
     }
@@ -249,14 +272,18 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     return claim(kinds, leaseMs, holdMs, call);
   }
 
-  async function completeJob(req: CompleteJobRequest): Promise<CompleteJobResponse> {
+  async function completeJob(req: CompleteJobRequest, call: RpcCall): Promise<CompleteJobResponse> {
     const jobId = readJobId(req.jobId);
     const token = readLeaseToken(req.leaseToken);
     const result = readPayload(req.result, "result", maxPayloadBytes);
+    const next = req.claimNext === undefined ? undefined : readClaim(req.claimNext, "claim_next.");
     const held = await heldJob(jobId, token, false);
     progress.forget(jobId);
     const ended = await endHeld(held, token, { state: JobState.COMPLETED, result, at: clock.now() });
-    return create(CompleteJobResponseSchema, { job: ended });
+    return create(CompleteJobResponseSchema, {
+      job: ended,
+      next: next === undefined ? undefined : await claimNext(next, call),
+    });
   }
 
   /**
@@ -299,7 +326,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       return create(HeartbeatResponseSchema, { leaseExpireTime: timestampFromMs(expiresAt) });
     },
 
-    completeJob: (req) => completeJob(req),
+    completeJob: (req, ctx) => completeJob(req, callOfContext(ctx)),
 
     async failJob(req) {
       const jobId = readJobId(req.jobId);

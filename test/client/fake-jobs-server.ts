@@ -205,6 +205,17 @@ export function fakeJobsServer(): FakeJobsServer {
         return { job: change(req.jobId, { state: JobState.CANCELLED }) };
       },
     });
+    /** Leases a waiting job to a claim: its attempt started, as the server does. */
+    const take = (jobId: string, req: ClaimJobRequest) => {
+      queue.splice(queue.indexOf(jobId), 1);
+      const asked = req.leaseDuration === undefined ? 0 : durationMs(req.leaseDuration);
+      const leaseMs = asked === 0 ? 30_000 : asked;
+      const lease = { token: `lease-${++tokens}`, leaseMs, expiresAt: Date.now() + leaseMs, cancelRequested: false };
+      leases.set(jobId, lease);
+      const before = get(jobId);
+      const job = change(jobId, { attempt: before.attempt + 1, startTime: before.startTime ?? timestampFromMs(Date.now()) });
+      return { job, leaseToken: lease.token, leaseExpireTime: timestampFromMs(lease.expiresAt) };
+    };
     service(WorkerService, {
       async claimJob(req, ctx) {
         requests.claimJob.push(req);
@@ -226,14 +237,7 @@ export function fakeJobsServer(): FakeJobsServer {
         if (jobId === undefined || ctx.signal.aborted) {
           return {};
         }
-        queue.splice(queue.indexOf(jobId), 1);
-        const asked = req.leaseDuration === undefined ? 0 : durationMs(req.leaseDuration);
-        const leaseMs = asked === 0 ? 30_000 : asked;
-        const lease = { token: `lease-${++tokens}`, leaseMs, expiresAt: Date.now() + leaseMs, cancelRequested: false };
-        leases.set(jobId, lease);
-        const before = get(jobId);
-        const job = change(jobId, { attempt: before.attempt + 1, startTime: before.startTime ?? timestampFromMs(Date.now()) });
-        return { job, leaseToken: lease.token, leaseExpireTime: timestampFromMs(lease.expiresAt) };
+        return take(jobId, req);
       },
       heartbeat(req, ctx) {
         requests.heartbeat.push(req);
@@ -256,7 +260,11 @@ export function fakeJobsServer(): FakeJobsServer {
         faults.completeJob?.();
         leaseOf(req.jobId, req.leaseToken);
         leases.delete(req.jobId);
-        return { job: change(req.jobId, { state: JobState.COMPLETED, result: req.result }) };
+        const job = change(req.jobId, { state: JobState.COMPLETED, result: req.result });
+        // claim_next: a job waiting now, never waited for.
+        const asked = req.claimNext;
+        const nextId = asked === undefined ? undefined : queue.find((id) => asked.kinds.includes(get(id).kind));
+        return { job, next: asked === undefined ? undefined : nextId === undefined ? {} : take(nextId, asked) };
       },
       failJob(req, ctx) {
         requests.failJob.push(req);

@@ -68,6 +68,52 @@ describe("JobWorker", () => {
     expect(server.heldClaims()).toBe(1);
   });
 
+  it("takes its next job with each completion while jobs wait, and claims again once none is left", async () => {
+    const jobIds = [server.enqueue("k", { input: 1 }), server.enqueue("k", { input: 2 }), server.enqueue("k", { input: 3 })];
+    worker = workerOn(server, { workerId: "w-1", handler: async (job) => jobInput(job) });
+    void worker.start();
+    await settle();
+    expect(jobIds.map((id) => server.job(id).state)).toEqual([JOB_STATUS.COMPLETED, JOB_STATUS.COMPLETED, JOB_STATUS.COMPLETED]);
+    // One claim for the first job, the next two with the completions before them, then a claim held for more.
+    expect(server.requests.claimJob).toHaveLength(2);
+    expect(server.requests.completeJob.map((request) => request.claimNext?.kinds)).toEqual([["k"], ["k"], ["k"]]);
+    expect(server.requests.completeJob[0]?.claimNext?.workerId).toBe("w-1");
+    expect(server.heldClaims()).toBe(1);
+  });
+
+  it("asks for a next job with a completion's first attempt only: a repeat's lost answer may have held one", async () => {
+    const jobId = server.enqueue("k");
+    server.enqueue("k");
+    let failures = 1;
+    server.faults.completeJob = () => {
+      if (failures-- > 0) {
+        throw new ConnectError("the server went away", Code.Unavailable);
+      }
+    };
+    worker = workerOn(server, { handler: async () => "done" });
+    void worker.start();
+    await settle();
+    await vi.runOnlyPendingTimersAsync();
+    await settle();
+    expect(server.job(jobId).state).toBe(JOB_STATUS.COMPLETED);
+    expect(server.requests.completeJob.slice(0, 2).map((request) => request.claimNext !== undefined)).toEqual([true, false]);
+  });
+
+  it("asks for no next job with a completion once it is stopping", async () => {
+    const release = deferred();
+    server.enqueue("k", { input: 1 });
+    server.enqueue("k", { input: 2 });
+    worker = workerOn(server, { handler: () => release.promise });
+    void worker.start();
+    await settle();
+    const stopped = worker.stop();
+    release.resolve();
+    await settle();
+    await stopped;
+    expect(server.requests.completeJob).toHaveLength(1);
+    expect(server.requests.completeJob[0]?.claimNext).toBeUndefined();
+  });
+
   it("gives the handler the attempt, and completes with no result when the handler returns nothing", async () => {
     const jobId = server.enqueue("k");
     const attempts: number[] = [];

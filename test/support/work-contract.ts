@@ -88,6 +88,41 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       expect(claims.filter((claim) => claim.job === undefined)).toHaveLength(1);
     });
 
+    it("hands a completion that asks for it (claim_next) the next waiting job, started and leased, and none when none waits", async () => {
+      const [first, second] = [await createWork({ n: 1 }), await createWork({ n: 2 })];
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
+      expect(claim.job?.id).toBe(first.id);
+      const done = await workerClient(server.url).completeJob({
+        jobId: first.id,
+        leaseToken: claim.leaseToken,
+        claimNext: { kinds: [kind], leaseDuration: { seconds: 20n } },
+      });
+      expect(done.job).toMatchObject({ id: first.id, state: JobState.COMPLETED });
+      expect(done.next?.job).toMatchObject({ id: second.id, attempt: 1, held: true, state: JobState.PENDING });
+      expect(done.next?.leaseToken).not.toBe(claim.leaseToken);
+      expect(timestampMs(done.next!.leaseExpireTime!)).toBeGreaterThan(Date.now() + 10_000);
+      const last = await workerClient(server.url).completeJob({
+        jobId: second.id,
+        leaseToken: done.next!.leaseToken,
+        claimNext: { kinds: [kind], wait: { seconds: 30n } },
+      });
+      // Nothing waits: none is claimed, and the completion did not wait for one (its wait is ignored).
+      expect(last.job?.state).toBe(JobState.COMPLETED);
+      expect(last.next?.job).toBeUndefined();
+    });
+
+    it("refuses a malformed claim_next before completing the job", async () => {
+      const created = await createWork();
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
+      const refused = await rejection(
+        workerClient(server.url).completeJob({ jobId: created.id, leaseToken: claim.leaseToken, claimNext: { kinds: [] } }),
+      );
+      expect(refused.code).toBe(Code.InvalidArgument);
+      expect(refused.rawMessage).toMatch(/claim_next\.kinds/);
+      expect((await rawClient(server.url).getStatus({ jobId: created.id })).job?.state).toBe(JobState.PENDING);
+      await workerClient(server.url).completeJob({ jobId: created.id, leaseToken: claim.leaseToken });
+    });
+
     it("puts a job whose lease ran out back for another worker, attempt 2, and refuses the stale token", async () => {
       const created = await createWork();
       const first = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
