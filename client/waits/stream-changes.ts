@@ -51,7 +51,7 @@ export async function* streamChanges(options: StreamChangesOptions): AsyncGenera
         timeoutMs: scope.callTimeout(),
       });
       // The job's end, once seen: the stream is read on to its end before it is given, since
-      // the server ends the stream right after it (see readToEnd).
+      // the server ends the stream right after it (see above).
       let ended: Job | undefined;
       try {
         for await (const { job } of stream) {
