@@ -1,7 +1,7 @@
 /** What one run of the suite does; `--quick` picks the small set (about 1.5 min on 2 cores). */
 export interface BenchOptions {
   quick: boolean;
-  /** `--router`: our server answers GetStatus through Connect's router only (the "before" of the lean path). */
+  /** `--router`: the servers the bench builds (buildServer) answer every call through Connect's router (leanPath: false). */
   router: boolean;
   /** The whole run is killed past this. */
   timeLimitMs: number;

@@ -45,7 +45,7 @@ const sections: Array<[string, (notes: string[]) => Promise<{ figures: Figure[];
 const figures: Figure[] = [];
 const raw: Record<string, unknown> = {};
 const notes: string[] = options.router
-  ? ["--router: our server answered GetStatus through Connect's router only (no lean path)"]
+  ? ["--router: the servers buildServer made answered every call through Connect's router (no lean path)"]
   : [];
 let failed = false;
 for (const [name, run] of sections) {

@@ -21,7 +21,7 @@ export type JobServerSettings = Pick<
 
 let leanPath = true;
 
-/** `--router`: serve GetStatus through Connect's router only, as before the lean path, for a before/after run. */
+/** `--router`: serve every call through Connect's router (leanPath: false), as before the lean path, for a before/after run. */
 export function useRouterOnly(routerOnly: boolean): void {
   leanPath = !routerOnly;
 }
