@@ -1,7 +1,7 @@
-import { SingleBar } from "cli-progress";
 import { JOB_STATUS, type Job } from "../../client/index.js";
 import { formatDuration } from "../duration.js";
 import { jobProgress } from "./job-progress.js";
+import { createLiveBar } from "./live-bar.js";
 import { createProgress, type ProgressOptions, type ProgressReporter } from "./progress.js";
 
 /** Shows how the jobs a command waits for are getting on, and keeps out of the way of what it prints. */
@@ -19,8 +19,6 @@ export interface ManyProgressOptions extends ProgressOptions {
   jobIds: readonly string[];
 }
 
-const STEPS = 1_000;
-
 /**
  * On a terminal, one summary bar for all the jobs: how far they have come together, how many
  * have ended (and failed), and the time left to the latest estimated end; it is cleared for each
@@ -35,15 +33,10 @@ function liveSummary(options: ManyProgressOptions): ManyProgressReporter {
   const now = options.now ?? Date.now;
   const total = new Set(options.jobIds).size;
   const latest = new Map<string, Job>();
-  const bar = new SingleBar({
+  const bar = createLiveBar({
     stream: options.stream,
     format: "[{bar}] {percentage}% | {ended}/{count} ended{failed} | {remaining}",
-    barsize: 30,
-    fps: 10,
-    hideCursor: true,
     clearOnComplete: true,
-    barCompleteChar: "\u2588",
-    barIncompleteChar: "\u2591",
   });
   let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -64,20 +57,16 @@ function liveSummary(options: ManyProgressOptions): ManyProgressReporter {
         failed += job.state === JOB_STATUS.COMPLETED ? 0 : 1;
       }
     }
+    // Jobs not yet seen are pending too: "all ended" only once every job has.
+    pending += total - latest.size;
     let remaining = `${pending} pending`;
     if (pending === 0) {
       remaining = "all ended";
     } else if (latestEndMs !== undefined) {
       remaining = latestEndMs > 0 ? `${formatDuration(latestEndMs)} left` : "due now";
     }
-    // `total` is the bar's own (STEPS): the jobs are counted in `count`.
-    const payload = { ended, count: total, failed: failed > 0 ? `, ${failed} failed` : "", remaining };
-    const value = Math.round((fractions / total) * STEPS);
-    if (bar.isActive) {
-      bar.update(value, payload);
-    } else {
-      bar.start(STEPS, value, payload);
-    }
+    // The bar's `total` is its own resolution: the jobs are counted in `count`.
+    bar.show(fractions / total, { ended, count: total, failed: failed > 0 ? `, ${failed} failed` : "", remaining });
   };
 
   return {
@@ -87,10 +76,8 @@ function liveSummary(options: ManyProgressOptions): ManyProgressReporter {
       timer ??= setInterval(draw, options.intervalMs ?? 100);
     },
     print(write) {
-      const drawn = bar.isActive;
-      if (drawn) {
-        bar.stop();
-      }
+      const drawn = bar.shown;
+      bar.stop();
       write();
       if (drawn) {
         draw();
@@ -99,9 +86,7 @@ function liveSummary(options: ManyProgressOptions): ManyProgressReporter {
     finish() {
       clearInterval(timer);
       timer = undefined;
-      if (bar.isActive) {
-        bar.stop();
-      }
+      bar.stop();
     },
   };
 }

@@ -1,7 +1,7 @@
-import { SingleBar } from "cli-progress";
 import { JOB_STATUS, type Job } from "../../client/index.js";
 import { formatDuration } from "../duration.js";
 import { jobProgress } from "./job-progress.js";
+import { createLiveBar } from "./live-bar.js";
 import type { LineSink } from "./output.js";
 import { stateName } from "./output.js";
 
@@ -24,8 +24,6 @@ export interface ProgressOptions {
   now?: () => number;
 }
 
-const STEPS = 1_000;
-
 /** A live bar on a terminal, plain lines elsewhere. */
 export function createProgress(options: ProgressOptions): ProgressReporter {
   return options.live ? liveBar(options) : plainLines(options);
@@ -35,15 +33,7 @@ export function createProgress(options: ProgressOptions): ProgressReporter {
 // version only when the job changes, so the bar is moved by the clock between versions.
 function liveBar(options: ProgressOptions): ProgressReporter {
   const now = options.now ?? Date.now;
-  const bar = new SingleBar({
-    stream: options.stream,
-    format: "{id} [{bar}] {percentage}% | {state} | {remaining}",
-    barsize: 30,
-    fps: 10,
-    hideCursor: true,
-    barCompleteChar: "\u2588",
-    barIncompleteChar: "\u2591",
-  });
+  const bar = createLiveBar({ stream: options.stream, format: "{id} [{bar}] {percentage}% | {state} | {remaining}" });
   let latest: Job | undefined;
   let timer: ReturnType<typeof setInterval> | undefined;
 
@@ -53,13 +43,7 @@ function liveBar(options: ProgressOptions): ProgressReporter {
     const remaining =
       note ??
       (!pending ? "ended" : remainingMs !== undefined && remainingMs > 0 ? `${formatDuration(remainingMs)} left` : "due now");
-    const payload = { id: job.id, state: stateName(job), remaining };
-    const value = Math.round(fraction * STEPS);
-    if (bar.isActive) {
-      bar.update(value, payload);
-    } else {
-      bar.start(STEPS, value, payload);
-    }
+    bar.show(fraction, { id: job.id, state: stateName(job), remaining });
   };
 
   return {
@@ -74,9 +58,7 @@ function liveBar(options: ProgressOptions): ProgressReporter {
       if (job !== undefined) {
         draw(job);
       }
-      if (bar.isActive) {
-        bar.stop();
-      }
+      bar.stop();
     },
   };
 }

@@ -115,6 +115,24 @@ describe("createManyProgress", () => {
     expect(raw().endsWith("\x1b[2K")).toBe(true);
   });
 
+  it("counts a job not yet seen as pending: not 'all ended' while one has yet to come", async () => {
+    const { stream, text } = fakeStderr(true);
+    const progress = createManyProgress({
+      stream,
+      live: true,
+      jobIds: ["job-a", "job-b"],
+      intervalMs: 10,
+      now: () => t0 + 1_000,
+    });
+    try {
+      progress.update(a(JOB_STATUS.COMPLETED, 2n));
+      await waitUntil(() => text().includes("| 1/2 ended | 1 pending"), { what: "the bar to count the job not yet seen" });
+      expect(text()).not.toContain("all ended");
+    } finally {
+      progress.finish();
+    }
+  });
+
   it("writes one plain line per pending version of each job elsewhere, and prints lines as they are", () => {
     const { stream, text } = fakeStderr(false);
     const progress = createManyProgress({ stream, live: false, jobIds: ["job-a", "job-b"], now: () => t0 + 1_000 });
