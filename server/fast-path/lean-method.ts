@@ -1,6 +1,6 @@
 import { type DescMethodUnary, type MessageShape, toBinary, toJsonString } from "@bufbuild/protobuf";
 import type { Audience } from "../policy/call-policy.js";
-import type { RpcCall } from "../service/rpc-call.js";
+import type { RpcHandler } from "../service/rpc-call.js";
 import { parseMessage } from "../transport/parse-message.js";
 import type { LeanMethod } from "./lean-unary.js";
 
@@ -14,7 +14,7 @@ const encoder = new TextEncoder();
 export function leanMethod<M extends DescMethodUnary>(
   method: M,
   audience: Audience,
-  call: (request: MessageShape<M["input"]>, call: RpcCall) => Promise<MessageShape<M["output"]>>,
+  call: RpcHandler<MessageShape<M["input"]>, MessageShape<M["output"]>>,
 ): LeanMethod {
   return {
     method,

@@ -39,7 +39,7 @@ import {
   readRequestId,
   readStateFilter,
 } from "./request-fields.js";
-import { callOfContext, type RpcCall } from "./rpc-call.js";
+import { callOfContext, type RpcCall, type RpcHandler } from "./rpc-call.js";
 import { createWatchJobs } from "./watch-jobs.js";
 import { readKind, readMaxAttempts, readPayload } from "./work-fields.js";
 
@@ -95,11 +95,8 @@ export interface JobServiceOptions {
   maxWatchedJobsPerCaller: number;
 }
 
-/** GetStatus, apart from any transport: the Connect handler and the lean path both call it. */
-export type GetStatus = (req: GetStatusRequest, call: RpcCall) => Promise<GetStatusResponse>;
-
-/** CreateJob, apart from any transport, as GetStatus. */
-export type CreateJob = (req: CreateJobRequest, call: RpcCall) => Promise<CreateJobResponse>;
+export type GetStatus = RpcHandler<GetStatusRequest, GetStatusResponse>;
+export type CreateJob = RpcHandler<CreateJobRequest, CreateJobResponse>;
 
 export interface JobServiceParts {
   /** The JobService handlers, for a Connect router. */

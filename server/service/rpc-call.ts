@@ -29,3 +29,6 @@ export function callOfContext(ctx: HandlerContext): RpcCall {
     connection: connectionOf(ctx),
   };
 }
+
+/** A unary method apart from any transport: what the Connect handler and the lean path both call. */
+export type RpcHandler<Request, Response> = (req: Request, call: RpcCall) => Promise<Response>;

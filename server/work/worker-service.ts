@@ -19,7 +19,7 @@ import { staleLease } from "../queues/stale-lease.js";
 import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
 import { refuseIfFull } from "../service/refuse-if-full.js";
 import { readDuration, readJobId } from "../service/request-fields.js";
-import { callOfContext, type RpcCall } from "../service/rpc-call.js";
+import { callOfContext, type RpcCall, type RpcHandler } from "../service/rpc-call.js";
 import {
   readErrorMessage,
   readKinds,
@@ -60,11 +60,8 @@ export interface WorkerServiceOptions {
   available?: () => boolean;
 }
 
-/** ClaimJob, apart from any transport: the Connect handler and the lean path both call it. */
-export type ClaimJob = (req: ClaimJobRequest, call: RpcCall) => Promise<ClaimJobResponse>;
-
-/** CompleteJob, apart from any transport, as ClaimJob. */
-export type CompleteJob = (req: CompleteJobRequest, call: RpcCall) => Promise<CompleteJobResponse>;
+export type ClaimJob = RpcHandler<ClaimJobRequest, ClaimJobResponse>;
+export type CompleteJob = RpcHandler<CompleteJobRequest, CompleteJobResponse>;
 
 export interface WorkerServiceParts {
   /** The WorkerService handlers, for a Connect router. */

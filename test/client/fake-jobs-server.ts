@@ -1,6 +1,6 @@
 import { clone, create, fromJson, type JsonValue, type MessageInitShape } from "@bufbuild/protobuf";
 import { durationMs, timestampFromMs, ValueSchema } from "@bufbuild/protobuf/wkt";
-import { Code, ConnectError, createRouterTransport, type Transport } from "@connectrpc/connect";
+import { Code, ConnectError, createRouterTransport, type HandlerContext, type Transport } from "@connectrpc/connect";
 import { vi } from "vitest";
 import { type Job, JobSchema, JobState, type Progress } from "../../gen/jobs/v1/job_pb.js";
 import { type CreateJobRequest, JobService } from "../../gen/jobs/v1/job_service_pb.js";
@@ -205,6 +205,14 @@ export function fakeJobsServer(): FakeJobsServer {
         return { job: change(req.jobId, { state: JobState.CANCELLED }) };
       },
     });
+    /** Notes a worker call (its request and authorization) and runs the test's fault for it, if any. */
+    const received = <M extends WorkerMethod>(method: M, req: FakeJobsServer["requests"][M][number], ctx: HandlerContext) => {
+      (requests[method] as Array<typeof req>).push(req);
+      authorizations.push(ctx.requestHeader.get("authorization"));
+      faults[method]?.();
+    };
+    /** The oldest waiting job of one of `kinds`. */
+    const waitingOf = (kinds: readonly string[]): string | undefined => queue.find((id) => kinds.includes(get(id).kind));
     /** Leases a waiting job to a claim: its attempt started, as the server does. */
     const take = (jobId: string, req: ClaimJobRequest) => {
       queue.splice(queue.indexOf(jobId), 1);
@@ -218,10 +226,8 @@ export function fakeJobsServer(): FakeJobsServer {
     };
     service(WorkerService, {
       async claimJob(req, ctx) {
-        requests.claimJob.push(req);
-        authorizations.push(ctx.requestHeader.get("authorization"));
-        faults.claimJob?.();
-        const next = (): string | undefined => queue.find((id) => req.kinds.includes(get(id).kind));
+        received("claimJob", req, ctx);
+        const next = (): string | undefined => waitingOf(req.kinds);
         const until = Date.now() + (req.wait === undefined ? 0 : durationMs(req.wait));
         let jobId = next();
         held++;
@@ -240,9 +246,7 @@ export function fakeJobsServer(): FakeJobsServer {
         return take(jobId, req);
       },
       heartbeat(req, ctx) {
-        requests.heartbeat.push(req);
-        authorizations.push(ctx.requestHeader.get("authorization"));
-        faults.heartbeat?.();
+        received("heartbeat", req, ctx);
         const lease = leaseOf(req.jobId, req.leaseToken);
         if (lease.cancelRequested) {
           leases.delete(req.jobId);
@@ -255,21 +259,17 @@ export function fakeJobsServer(): FakeJobsServer {
         return { leaseExpireTime: timestampFromMs(lease.expiresAt) };
       },
       completeJob(req, ctx) {
-        requests.completeJob.push(req);
-        authorizations.push(ctx.requestHeader.get("authorization"));
-        faults.completeJob?.();
+        received("completeJob", req, ctx);
         leaseOf(req.jobId, req.leaseToken);
         leases.delete(req.jobId);
         const job = change(req.jobId, { state: JobState.COMPLETED, result: req.result });
         // claim_next: a job waiting now, never waited for.
         const asked = req.claimNext;
-        const nextId = asked === undefined ? undefined : queue.find((id) => asked.kinds.includes(get(id).kind));
+        const nextId = asked === undefined ? undefined : waitingOf(asked.kinds);
         return { job, next: asked === undefined ? undefined : nextId === undefined ? {} : take(nextId, asked) };
       },
       failJob(req, ctx) {
-        requests.failJob.push(req);
-        authorizations.push(ctx.requestHeader.get("authorization"));
-        faults.failJob?.();
+        received("failJob", req, ctx);
         leaseOf(req.jobId, req.leaseToken);
         leases.delete(req.jobId);
         const job = get(req.jobId);
