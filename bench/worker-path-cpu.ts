@@ -7,24 +7,20 @@
 //
 //   npx tsx bench/worker-path-cpu.ts redis 4 2000 3      # store, workers, jobs per round, rounds
 //   BENCH_CPU_PROFILE=/tmp/prof npx tsx bench/worker-path-cpu.ts redis   # and the server's CPU profile
-import { randomBytes } from "node:crypto";
 import { deleteKeys } from "../test/support/redis.js";
 import { spawnServer } from "../test/support/spawn-server.js";
 import { startChild } from "./child-process.js";
 import { cpuProfileFlags } from "./cpu-profile-flags.js";
 import type { ThroughputResult, ThroughputRun } from "./load/worker-path-load.js";
 import { cpuTimeUs } from "./proc-stats.js";
+import { workerPathServerEnv } from "./sections/worker-path.js";
 
 const [store = "memory", workers = "4", jobs = "2000", rounds = "3"] = process.argv.slice(2);
 if (store !== "memory" && store !== "redis") {
   throw new Error(`usage: worker-path-cpu.ts memory|redis [workers] [jobs] [rounds], not ${store}`);
 }
 const redisUrl = process.env.REDIS_URL ?? "redis://127.0.0.1:6379";
-const prefix = `bench:${randomBytes(6).toString("hex")}:`;
-const env: Record<string, string> = { HOST: "127.0.0.1", SHORT_POLL_RATE: "0", CREATE_RATE: "0", JOB_STORE: store };
-if (store === "redis") {
-  Object.assign(env, { REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
-}
+const { env, prefix } = workerPathServerEnv(store, redisUrl);
 const server = await spawnServer(env, cpuProfileFlags());
 const load = await startChild("bench/load/worker-path-load.ts");
 try {

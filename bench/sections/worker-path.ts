@@ -60,16 +60,25 @@ export async function benchWorkerPath(options: Options, notes: string[]) {
   return { figures, raw: { stores: results, bullmq } };
 }
 
-async function onStore(
-  store: Store,
-  redisUrl: string,
-  options: Options,
-): Promise<{ ours: StoreResult; bullmq: BullmqResult | undefined }> {
+/**
+ * The settings of the worker path's server (`npm start`'s, on memory or on Redis under a prefix of
+ * its own, no rate limits), and that prefix, whose keys the caller deletes afterwards.
+ */
+export function workerPathServerEnv(store: Store, redisUrl: string): { env: Record<string, string>; prefix: string } {
   const prefix = `bench:${randomBytes(6).toString("hex")}:`;
   const env: Record<string, string> = { HOST: "127.0.0.1", SHORT_POLL_RATE: "0", CREATE_RATE: "0", JOB_STORE: store };
   if (store === "redis") {
     Object.assign(env, { REDIS_URL: redisUrl, REDIS_PREFIX: prefix });
   }
+  return { env, prefix };
+}
+
+async function onStore(
+  store: Store,
+  redisUrl: string,
+  options: Options,
+): Promise<{ ours: StoreResult; bullmq: BullmqResult | undefined }> {
+  const { env, prefix } = workerPathServerEnv(store, redisUrl);
   let server: ServerProcess | undefined;
   let load: BenchChild | undefined;
   let bull: BullmqPath | undefined;
