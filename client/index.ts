@@ -31,8 +31,8 @@
  * });
  * worker.start();
  * const client = new JobClient({ baseUrl });
- * const job = await client.createJob({ kind: "sum", input: [1, 2, 3] });
- * console.log(jobResult(await client.awaitCompletion(job.id))); // 6
+ * // createAndAwait: createJob and awaitCompletion in one call (the server holds the create).
+ * console.log(jobResult(await client.createAndAwait({ kind: "sum", input: [1, 2, 3] }))); // 6
  * await worker.stop();
  *
  * @module

@@ -15,10 +15,11 @@ import type {
   WatchOptions,
 } from "./call-types.js";
 import { openConnection } from "./connection.js";
-import { POLLING_MODES } from "./constants.js";
+import { isTerminal, POLLING_MODES } from "./constants.js";
 import { createJobRequest } from "./create-job-request.js";
 import { DeadlineExceededError, type JobClientError } from "./errors.js";
 import {
+  CLIENT_DEFAULTS,
   type JobClientOptions,
   LONG_WAIT_GRACE_MS,
   type ResolvedClientOptions,
@@ -27,7 +28,7 @@ import {
 } from "./job-client-options.js";
 import type { JobReader, OpenManyStreamOptions, OpenStreamOptions } from "./job-reader.js";
 import { callWithRetries } from "./retries/call-with-retries.js";
-import { awaitCompletion } from "./waits/await-completion.js";
+import { awaitCompletion, checkAwaitOptions } from "./waits/await-completion.js";
 import { awaitAll, awaitAny } from "./waits/await-many.js";
 import { pollChanges } from "./waits/poll-changes.js";
 import { releasingStream } from "./waits/releasing-stream.js";
@@ -89,13 +90,33 @@ export class JobClient {
   async createJob(first: CreateJobInput | number, second?: boolean | CallOptions, third?: CallOptions): Promise<Job> {
     const input = typeof first === "number" ? { processingDurationMs: first, shouldError: second === true } : first;
     const options = (typeof first === "number" ? third : (second as CallOptions | undefined)) ?? {};
-    const request = createJobRequest(input);
-    // With a request_id a repeated create returns the first job, so any failure may be retried.
-    const safeToRepeat = request.requestId !== "";
-    const { job } = await this.#unary({ method: "CreateJob", safeToRepeat, options }, (callOptions) =>
-      this.#rpc.createJob(request, callOptions),
-    );
-    return job as Job;
+    return this.#create(input, options, 0);
+  }
+
+  /**
+   * Starts a job and resolves with it once it has ended (COMPLETED, ERROR or CANCELLED: check
+   * `state`), as createJob then awaitCompletion would, under one `timeoutMs` and `signal`. In
+   * LONG mode without onUpdate (the default) the server holds the create itself until the job
+   * ends (CreateJobRequest.wait), so a job that ends within the long wait costs one call; in the
+   * other modes, with onUpdate, on a server that answers at once, or past the long wait, the
+   * job is followed as awaitCompletion follows it. Throws RangeError, before any call, for
+   * options or input that awaitCompletion or createJob refuse; rejects as they do.
+   *
+   * @example
+   * const done = await client.createAndAwait({ kind: "sum", input: [1, 2] }, { timeoutMs: 60_000 });
+   */
+  async createAndAwait(input: CreateJobInput, options: AwaitCompletionOptions = {}): Promise<Job> {
+    checkAwaitOptions(options);
+    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
+    const endOnly = (options.mode ?? CLIENT_DEFAULTS.mode) === POLLING_MODES.LONG && options.onUpdate === undefined;
+    const waitMs = endOnly ? Math.min(this.#options.longWaitMs, options.timeoutMs ?? Infinity) : 0;
+    const job = await this.#create(input, { signal: options.signal, timeoutMs: options.timeoutMs }, waitMs);
+    if (isTerminal(job)) {
+      options.onUpdate?.(job);
+      return job;
+    }
+    const timeoutMs = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
+    return this.awaitCompletion(job.id, { ...options, timeoutMs });
   }
 
   /**
@@ -231,6 +252,17 @@ export class JobClient {
       (call) => this.#rpc.watchJobs({ jobIds, knownVersions }, { signal: call, timeoutMs, headers: this.#headers }),
       signal,
     );
+  }
+
+  /** CreateJob, held by the server for up to `waitMs` for the job's end (0: answered at once). */
+  async #create(input: CreateJobInput, options: CallOptions, waitMs: number): Promise<Job> {
+    const request = { ...createJobRequest(input), wait: waitMs > 0 ? durationFromMs(waitMs) : undefined };
+    // With a request_id a repeated create returns the first job, so any failure may be retried.
+    const safeToRepeat = request.requestId !== "";
+    const { job } = await this.#unary({ method: "CreateJob", safeToRepeat, options, waitMs }, (callOptions) =>
+      this.#rpc.createJob(request, callOptions),
+    );
+    return job as Job;
   }
 
   /** One unary call with retries, each attempt bounded by the time left. */

@@ -8,8 +8,8 @@
 //   sent to a claim's answer.
 // - wakeBaseline: the same idle workers; one GetStatus long wait held on a pending simulated job,
 //   woken by CancelJob; from just before CancelJob is sent to the wait's answer.
-// - throughput: callers each create a job and await its completion (JobClient, LONG), then the
-//   next, until `jobs` are done: jobs of a kind with worker loops claiming and completing them,
+// - throughput: callers each create a job and await its completion (JobClient's createAndAwait,
+//   LONG: one CreateJob held until the job's end), then the next, until `jobs` are done: jobs of a kind with worker loops claiming and completing them,
 //   or simulated jobs of processing_duration 0 with no workers.
 
 import { performance } from "node:perf_hooks";
@@ -192,7 +192,7 @@ async function wakeBaseline(spec: OneAtATimeRun): Promise<OneAtATimeResult> {
 }
 
 async function throughput(spec: ThroughputRun): Promise<ThroughputResult> {
-  const { jobs, worker, awaiting } = clients(spec.url);
+  const { worker, awaiting } = clients(spec.url);
   const workers =
     spec.variant === "worker" ? startWorkerLoops({ client: worker, kind: spec.kind, count: spec.workers }) : undefined;
   const latencies: number[] = [];
@@ -209,12 +209,10 @@ async function throughput(spec: ThroughputRun): Promise<ThroughputResult> {
       while (started < spec.jobs) {
         const n = started++;
         const sent = performance.now();
-        const { job } = await jobs.createJob(
-          spec.variant === "worker"
-            ? { kind: spec.kind, input: fromJson(ValueSchema, { n }) }
-            : { processingDuration: { seconds: 0n } },
+        const done = await awaiting.createAndAwait(
+          spec.variant === "worker" ? { kind: spec.kind, input: { n } } : { processingDurationMs: 0 },
+          { mode: POLLING_MODES.LONG, timeoutMs: JOB_TIMEOUT_MS },
         );
-        const done = await awaiting.awaitCompletion(job?.id ?? "", { mode: POLLING_MODES.LONG, timeoutMs: JOB_TIMEOUT_MS });
         latencies.push(performance.now() - sent);
         if (done.state !== JOB_STATUS.COMPLETED) {
           notCompleted++;

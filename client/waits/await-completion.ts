@@ -14,18 +14,27 @@ export interface WaitContext {
   settings: ResolvedClientOptions;
 }
 
+/** Throws RangeError for a mode, poll interval or timeout that awaitCompletion cannot follow. */
+export function checkAwaitOptions(options: AwaitCompletionOptions): void {
+  const modes: unknown[] = Object.values(POLLING_MODES);
+  if (options.mode !== undefined && !modes.includes(options.mode)) {
+    throw new RangeError(`mode must be one of ${modes.join(", ")}, got ${String(options.mode)}`);
+  }
+  requireNumber("pollIntervalMs", options.pollIntervalMs ?? CLIENT_DEFAULTS.pollIntervalMs, 0);
+  if (options.timeoutMs !== undefined) {
+    requireNumber("timeoutMs", options.timeoutMs, 0);
+  }
+}
+
 /**
  * Follows the job in the mode asked until it ends, reporting each new version to onUpdate, and
  * resolves with the terminal job.
  */
 export async function awaitCompletion(jobId: string, options: AwaitCompletionOptions, context: WaitContext): Promise<Job> {
   const { reader, settings } = context;
+  checkAwaitOptions(options);
   const mode = options.mode ?? CLIENT_DEFAULTS.mode;
   const pollIntervalMs = options.pollIntervalMs ?? CLIENT_DEFAULTS.pollIntervalMs;
-  requireNumber("pollIntervalMs", pollIntervalMs, 0);
-  if (options.timeoutMs !== undefined) {
-    requireNumber("timeoutMs", options.timeoutMs, 0);
-  }
   const scope = new WaitScope(jobId, options.timeoutMs, options.signal);
   // Without onUpdate only the end is wanted: each long wait is answered at the job's end.
   const untilTerminal = options.onUpdate === undefined;
@@ -42,7 +51,7 @@ export async function awaitCompletion(jobId: string, options: AwaitCompletionOpt
       changes = streamChanges({ reader, settings, scope, knownVersion: 0n, fallback: longWaits });
       break;
     default:
-      throw new RangeError(`mode must be one of ${Object.values(POLLING_MODES).join(", ")}, got ${String(mode)}`);
+      throw new RangeError(`unknown mode ${String(mode)}`);
   }
   for await (const job of changes) {
     settings.logger.debug?.({ jobId, version: String(job.version), state: job.state }, "job changed");

@@ -21,6 +21,7 @@ import type { WorkQueue } from "../queues/work-queue.js";
 import type { JobRunner } from "../stores/job-runner.js";
 import type { JobStore } from "../stores/job-store.js";
 import { EVICTED_POLL_HINT_MS } from "../waits/eviction-backoff.js";
+import { type HeardChanges, hearChanges } from "../waits/hear-changes.js";
 import type { HeldWaits } from "../waits/held-waits.js";
 import { holdTimeMs } from "../waits/hold-time.js";
 import { deadlineMarginMs, shortPollHintMs } from "../waits/poll-hint.js";
@@ -151,18 +152,11 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       await limits.shortPoll(call.caller, call.connection);
       return statusAnswer(await readJob(jobId, call.owner));
     }
-    // Subscribed before the read, so the wait below needs no read of its own: what changes
-    // after the read is heard here until the wait has subscribed too.
-    let heard: Job | undefined;
-    let stopHearing: (() => void) | undefined = store.subscribe(jobId, (changed) => {
-      if (changed.version > (heard?.version ?? 0n)) {
-        heard = changed;
-      }
-    });
+    // Heard from before the read, so the wait below needs no read of its own.
+    const hearing = hearChanges(store, jobId);
     let waited: WaitResult;
     try {
-      const read = await readJob(jobId, call.owner);
-      const job = heard !== undefined && heard.version > read.version ? heard : read;
+      const job = hearing.newest(await readJob(jobId, call.owner));
       const answerNow = req.untilTerminal ? job.state !== JobState.PENDING : isNews(job, req.knownVersion);
       if (answerNow || heldWaits.isClosed) {
         // Answered without waiting, so it costs what a short poll costs.
@@ -178,14 +172,11 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         seenSubscribed: true,
         untilTerminal: req.untilTerminal,
       });
-      // The wait has subscribed (at once, as it was made): one listener per held wait, not two,
-      // and nothing of this one kept while it is held.
-      stopHearing();
-      stopHearing = undefined;
-      heard = undefined;
+      // The wait has subscribed (at once, as it was made): one listener per held wait, not two.
+      hearing.stop();
       waited = await waiting;
     } finally {
-      stopHearing?.();
+      hearing.stop();
     }
     if (waited.end === "changed") {
       onWake?.(waited.job);
@@ -196,6 +187,7 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
   async function createJob(req: CreateJobRequest, call: RpcCall): Promise<CreateJobResponse> {
     const draft = req.kind === "" ? simulatedDraft(req) : workDraft(req);
     const requestId = readRequestId(req.requestId);
+    const waitMs = readDuration(req.wait, "wait") ?? 0;
     await limits.create(call.caller, call.connection);
     const now = clock.now();
     const job = create(JobSchema, {
@@ -208,10 +200,30 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       version: 1n,
       requestId,
     });
-    const result = await store.create(job, call.owner);
+    // A wait for the end hears the new job from before it is stored, so it needs no read.
+    const hearing = waitMs > 0 ? hearChanges(store, job.id) : undefined;
+    try {
+      const stored = await storeAndSchedule(job, call.owner);
+      if (hearing === undefined) {
+        return create(CreateJobResponseSchema, { job: stored.job });
+      }
+      // A repeated request_id's job was not heard (another id): the wait reads it once more.
+      const ended = await waitForEnd(stored.job, stored.created ? hearing : undefined, waitMs, call);
+      return create(CreateJobResponseSchema, { job: ended });
+    } finally {
+      hearing?.stop();
+    }
+  }
+
+  /** Stores a new job (or finds the one its request_id made before) and schedules it if pending. */
+  async function storeAndSchedule(job: Job, owner: string): Promise<{ job: Job; created: boolean }> {
+    const result = await store.create(job, owner);
     const stored = result.job;
     if (!result.created && !sameRequest(stored, job)) {
-      throw new ConnectError(`request_id ${requestId} was used for a different request (job ${stored.id})`, Code.AlreadyExists);
+      throw new ConnectError(
+        `request_id ${job.requestId} was used for a different request (job ${stored.id})`,
+        Code.AlreadyExists,
+      );
     }
     // Stored first, then scheduled (or queued for its workers), so nothing is ever scheduled
     // for a job never stored. A repeat whose job is still pending schedules it again
@@ -232,7 +244,34 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         );
       }
     }
-    return create(CreateJobResponseSchema, { job: stored });
+    return { job: stored, created: result.created };
+  }
+
+  /**
+   * CreateJob's wait: the job once it has ended, or as it is when the hold runs out. Never an
+   * error, since the job exists by now: a wait that cannot be held (MAX_WAITS_PER_CALLER
+   * reached, the server closing) answers at once, and the caller follows the job with GetStatus.
+   */
+  async function waitForEnd(job: Job, hearing: HeardChanges | undefined, waitMs: number, call: RpcCall): Promise<Job> {
+    const seen = hearing?.newest(job) ?? job;
+    const hold = holdTimeMs(waitMs, maxWaitMs, call.timeoutMs);
+    if (hold <= 0 || seen.state !== JobState.PENDING || heldWaits.isClosed || heldWaits.isFull(call.caller)) {
+      return seen;
+    }
+    const waiting = waitForChange(store, seen, seen.version, {
+      holdMs: hold,
+      presence: call.presence,
+      heldWaits,
+      caller: call.caller,
+      seenSubscribed: hearing !== undefined,
+      untilTerminal: true,
+    });
+    hearing?.stop();
+    const waited = await waiting;
+    if (waited.end === "changed") {
+      onWake?.(waited.job);
+    }
+    return waited.job;
   }
 
   const impl: ServiceImpl<typeof JobService> = {

@@ -110,6 +110,19 @@ const behaviours: Behaviour[] = [
       }),
   },
   {
+    name: "holds a create with a wait until the job's end",
+    code: undefined,
+    answer: CreateJobResponseSchema,
+    exchange: (call) =>
+      call.both(paths.createJob, CreateJobRequestSchema, { processingDuration: { nanos: 1_000_000 }, wait: { seconds: 30n } }),
+  },
+  {
+    name: "refuses a negative wait on CreateJob with INVALID_ARGUMENT",
+    code: Code.InvalidArgument,
+    exchange: (call) =>
+      call.both(paths.createJob, CreateJobRequestSchema, { processingDuration: { seconds: 1n }, wait: { seconds: -1n } }),
+  },
+  {
     name: "refuses a negative processing_duration with INVALID_ARGUMENT",
     code: Code.InvalidArgument,
     exchange: (call) => call.both(paths.createJob, CreateJobRequestSchema, { processingDuration: { seconds: -1n } }),

@@ -14,7 +14,7 @@ import type { Message } from "@bufbuild/protobuf";
  * Describes the file jobs/v1/job_service.proto.
  */
 export const file_jobs_v1_job_service: GenFile = /*@__PURE__*/
-  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxIr8BChBDcmVhdGVKb2JSZXF1ZXN0EjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2hvdWxkX2Vycm9yGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUiLgoRQ3JlYXRlSm9iUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2IiegoQR2V0U3RhdHVzUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSJwoEd2FpdBgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbhIVCg1rbm93bl92ZXJzaW9uGAMgASgEEhYKDnVudGlsX3Rlcm1pbmFsGAQgASgIImIKEUdldFN0YXR1c1Jlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iEjIKD25leHRfcG9sbF9hZnRlchgCIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiI4Cg9XYXRjaEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJEhUKDWtub3duX3ZlcnNpb24YAiABKAQiLQoQV2F0Y2hKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiI7ChBXYXRjaEpvYnNSZXF1ZXN0Eg8KB2pvYl9pZHMYASADKAkSFgoOa25vd25fdmVyc2lvbnMYAiADKAQiSgoRV2F0Y2hKb2JzUmVzcG9uc2USGgoEam9icxgBIAMoCzIMLmpvYnMudjEuSm9iEhkKEW5vdF9mb3VuZF9qb2JfaWRzGAIgAygJIiIKEENhbmNlbEpvYlJlcXVlc3QSDgoGam9iX2lkGAEgASgJIi4KEUNhbmNlbEpvYlJlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iIloKD0xpc3RKb2JzUmVxdWVzdBIRCglwYWdlX3NpemUYASABKAUSEgoKcGFnZV90b2tlbhgCIAEoCRIgCgVzdGF0ZRgDIAEoDjIRLmpvYnMudjEuSm9iU3RhdGUiRwoQTGlzdEpvYnNSZXNwb25zZRIaCgRqb2JzGAEgAygLMgwuam9icy52MS5Kb2ISFwoPbmV4dF9wYWdlX3Rva2VuGAIgASgJMrYDCgpKb2JTZXJ2aWNlEkIKCUNyZWF0ZUpvYhIZLmpvYnMudjEuQ3JlYXRlSm9iUmVxdWVzdBoaLmpvYnMudjEuQ3JlYXRlSm9iUmVzcG9uc2USRwoJR2V0U3RhdHVzEhkuam9icy52MS5HZXRTdGF0dXNSZXF1ZXN0Ghouam9icy52MS5HZXRTdGF0dXNSZXNwb25zZSIDkAIBEkYKCFdhdGNoSm9iEhguam9icy52MS5XYXRjaEpvYlJlcXVlc3QaGS5qb2JzLnYxLldhdGNoSm9iUmVzcG9uc2UiA5ACATABEkkKCVdhdGNoSm9icxIZLmpvYnMudjEuV2F0Y2hKb2JzUmVxdWVzdBoaLmpvYnMudjEuV2F0Y2hKb2JzUmVzcG9uc2UiA5ACATABEkIKCUNhbmNlbEpvYhIZLmpvYnMudjEuQ2FuY2VsSm9iUmVxdWVzdBoaLmpvYnMudjEuQ2FuY2VsSm9iUmVzcG9uc2USRAoITGlzdEpvYnMSGC5qb2JzLnYxLkxpc3RKb2JzUmVxdWVzdBoZLmpvYnMudjEuTGlzdEpvYnNSZXNwb25zZSIDkAIBYgZwcm90bzM", [file_google_protobuf_duration, file_google_protobuf_struct, file_jobs_v1_job]);
+  fileDesc("Chlqb2JzL3YxL2pvYl9zZXJ2aWNlLnByb3RvEgdqb2JzLnYxIugBChBDcmVhdGVKb2JSZXF1ZXN0EjYKE3Byb2Nlc3NpbmdfZHVyYXRpb24YASABKAsyGS5nb29nbGUucHJvdG9idWYuRHVyYXRpb24SFAoMc2hvdWxkX2Vycm9yGAIgASgIEhIKCnJlcXVlc3RfaWQYAyABKAkSDAoEa2luZBgEIAEoCRIlCgVpbnB1dBgFIAEoCzIWLmdvb2dsZS5wcm90b2J1Zi5WYWx1ZRIUCgxtYXhfYXR0ZW1wdHMYBiABKAUSJwoEd2FpdBgHIAEoCzIZLmdvb2dsZS5wcm90b2J1Zi5EdXJhdGlvbiIuChFDcmVhdGVKb2JSZXNwb25zZRIZCgNqb2IYASABKAsyDC5qb2JzLnYxLkpvYiJ6ChBHZXRTdGF0dXNSZXF1ZXN0Eg4KBmpvYl9pZBgBIAEoCRInCgR3YWl0GAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uEhUKDWtub3duX3ZlcnNpb24YAyABKAQSFgoOdW50aWxfdGVybWluYWwYBCABKAgiYgoRR2V0U3RhdHVzUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2ISMgoPbmV4dF9wb2xsX2FmdGVyGAIgASgLMhkuZ29vZ2xlLnByb3RvYnVmLkR1cmF0aW9uIjgKD1dhdGNoSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkSFQoNa25vd25fdmVyc2lvbhgCIAEoBCItChBXYXRjaEpvYlJlc3BvbnNlEhkKA2pvYhgBIAEoCzIMLmpvYnMudjEuSm9iIjsKEFdhdGNoSm9ic1JlcXVlc3QSDwoHam9iX2lkcxgBIAMoCRIWCg5rbm93bl92ZXJzaW9ucxgCIAMoBCJKChFXYXRjaEpvYnNSZXNwb25zZRIaCgRqb2JzGAEgAygLMgwuam9icy52MS5Kb2ISGQoRbm90X2ZvdW5kX2pvYl9pZHMYAiADKAkiIgoQQ2FuY2VsSm9iUmVxdWVzdBIOCgZqb2JfaWQYASABKAkiLgoRQ2FuY2VsSm9iUmVzcG9uc2USGQoDam9iGAEgASgLMgwuam9icy52MS5Kb2IiWgoPTGlzdEpvYnNSZXF1ZXN0EhEKCXBhZ2Vfc2l6ZRgBIAEoBRISCgpwYWdlX3Rva2VuGAIgASgJEiAKBXN0YXRlGAMgASgOMhEuam9icy52MS5Kb2JTdGF0ZSJHChBMaXN0Sm9ic1Jlc3BvbnNlEhoKBGpvYnMYASADKAsyDC5qb2JzLnYxLkpvYhIXCg9uZXh0X3BhZ2VfdG9rZW4YAiABKAkytgMKCkpvYlNlcnZpY2USQgoJQ3JlYXRlSm9iEhkuam9icy52MS5DcmVhdGVKb2JSZXF1ZXN0Ghouam9icy52MS5DcmVhdGVKb2JSZXNwb25zZRJHCglHZXRTdGF0dXMSGS5qb2JzLnYxLkdldFN0YXR1c1JlcXVlc3QaGi5qb2JzLnYxLkdldFN0YXR1c1Jlc3BvbnNlIgOQAgESRgoIV2F0Y2hKb2ISGC5qb2JzLnYxLldhdGNoSm9iUmVxdWVzdBoZLmpvYnMudjEuV2F0Y2hKb2JSZXNwb25zZSIDkAIBMAESSQoJV2F0Y2hKb2JzEhkuam9icy52MS5XYXRjaEpvYnNSZXF1ZXN0Ghouam9icy52MS5XYXRjaEpvYnNSZXNwb25zZSIDkAIBMAESQgoJQ2FuY2VsSm9iEhkuam9icy52MS5DYW5jZWxKb2JSZXF1ZXN0Ghouam9icy52MS5DYW5jZWxKb2JSZXNwb25zZRJECghMaXN0Sm9icxIYLmpvYnMudjEuTGlzdEpvYnNSZXF1ZXN0Ghkuam9icy52MS5MaXN0Sm9ic1Jlc3BvbnNlIgOQAgFiBnByb3RvMw", [file_google_protobuf_duration, file_google_protobuf_struct, file_jobs_v1_job]);
 
 /**
  * @generated from message jobs.v1.CreateJobRequest
@@ -71,6 +71,21 @@ export type CreateJobRequest = Message<"jobs.v1.CreateJobRequest"> & {
    * @generated from field: int32 max_attempts = 6;
    */
   maxAttempts: number;
+
+  /**
+   * How long the server may hold the call for the job's end, so that creating a job and waiting
+   * for it take one call. 0 (the default) answers at once. A positive wait answers as soon as
+   * the job is terminal, or, if it is not, with the job as it then is, never an error, at the
+   * earliest of this wait, the server's MAX_WAIT (default 30s) and the caller's deadline less a
+   * safety margin of 50-500 ms, as GetStatus's long wait with until_terminal does (the caller
+   * then follows the job with GetStatus). The job is created and scheduled first: a wait that
+   * ends early never undoes it. Longer waits are clamped to MAX_WAIT; negative waits are
+   * INVALID_ARGUMENT, refused before the job is created. A server without this field answers
+   * at once.
+   *
+   * @generated from field: google.protobuf.Duration wait = 7;
+   */
+  wait?: Duration | undefined;
 };
 
 /**
@@ -85,7 +100,8 @@ export const CreateJobRequestSchema: GenMessage<CreateJobRequest> = /*@__PURE__*
  */
 export type CreateJobResponse = Message<"jobs.v1.CreateJobResponse"> & {
   /**
-   * The job as created (PENDING, version 1), or as it is now when request_id named an earlier job.
+   * The job as created (PENDING, version 1), or as it is now when request_id named an earlier
+   * job; with a wait, as it was when the wait ended.
    *
    * @generated from field: jobs.v1.Job job = 1;
    */
