@@ -39,7 +39,7 @@ try {
     const result = await load.request<ThroughputResult>("throughput", { ...run, jobs: Number(jobs) }, 300_000);
     const perJob = (from: number, pid: number): string => ((cpuTimeUs(pid) - from) / result.jobs).toFixed(0);
     console.log(
-      `${store} x${workers}, round ${round}: ${result.jobsPerS.toFixed(0)} jobs/s, server ${perJob(server0, serverPid)} µs/job, load ${perJob(load0, load.pid)} µs/job, create -> resolved p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${result.failures.length > 0 ? `, ${result.failures.length} failures: ${result.failures[0]}` : ""}`,
+      `${store} x${workers}, round ${round}: ${result.jobsPerS.toFixed(0)} jobs/s, server ${perJob(server0, serverPid)} µs/job, load ${perJob(load0, load.pid)} µs/job, calls/job ${result.callsPerJob.toFixed(2)}, create -> resolved p50 ${result.latencyMs.p50.toFixed(1)} ms, p99 ${result.latencyMs.p99.toFixed(1)} ms${result.failures.length > 0 ? `, ${result.failures.length} failures: ${result.failures[0]}` : ""}`,
     );
   }
 } finally {

@@ -7,7 +7,7 @@ import { settleWithin } from "../settle-within.js";
 import { leaseMsOf, newLeaseToken } from "./lease-token.js";
 import { retryDelayMs } from "./retry-delay.js";
 import { staleLease } from "./stale-lease.js";
-import type { ClaimRequest, Lease, QueuedJob, WorkQueue, WorkQueueEvents } from "./work-queue.js";
+import type { ClaimRequest, Lease, NextClaim, QueuedJob, WorkQueue, WorkQueueEvents } from "./work-queue.js";
 
 export interface BullmqWorkQueueOptions extends WorkQueueEvents {
   clock: Clock;
@@ -125,11 +125,34 @@ class BullmqWorkQueue implements WorkQueue {
     return this.options.clock.now() + leaseMs;
   }
 
-  async release(queued: QueuedJob, token: string): Promise<void> {
+  async release(queued: QueuedJob, token: string, next?: NextClaim): Promise<Lease | undefined> {
+    // The next job of the same kind comes with the release (BullMQ's fetchNext, as its own
+    // workers take theirs: one round trip, not two) when it may carry this token, which BullMQ
+    // locks it with: the token's lease must be the one asked.
+    const fetchNext =
+      next !== undefined && this.closing === undefined && next.kinds.includes(queued.kind) && leaseMsOf(token) === next.leaseMs;
     // Made from what we know of it rather than read (one round trip less). This leans on what
     // BullMQ 6.7's moveToFinishedArgs reads of a Job, its id and opts only: check at each upgrade.
     const job = new BullJob(this.workerOf(this.lane(queued.kind)), "work", {}, jobOptions(queued.maxAttempts ?? 1), queued.id);
-    await this.finished(queued.id, job.moveToCompleted(null, token, false));
+    const completed = await this.finished(queued.id, job.moveToCompleted(null, token, fetchNext));
+    if (next === undefined || this.closing !== undefined) {
+      return undefined;
+    }
+    const fetchedId = fetchNext ? fetchedJobId(completed) : undefined;
+    if (fetchedId !== undefined) {
+      if (next.leaseMs !== this.options.defaultLeaseMs) {
+        await this.guard(new BullJob(this.lane(queued.kind).queue, "work", {}, {}, fetchedId).extendLock(token, next.leaseMs));
+      }
+      return { jobId: fetchedId, kind: queued.kind, token, expiresAt: this.options.clock.now() + next.leaseMs };
+    }
+    // None of this kind waited (or none was asked for here): the others are asked one by one.
+    const others = fetchNext ? next.kinds.filter((kind) => kind !== queued.kind) : next.kinds;
+    return others.length === 0
+      ? undefined
+      : this.claimNow(
+          others.map((kind) => this.lane(kind)),
+          next.leaseMs,
+        );
   }
 
   async retry(queued: QueuedJob, token: string, errorMessage: string): Promise<boolean> {
@@ -300,9 +323,9 @@ class BullmqWorkQueue implements WorkQueue {
   }
 
   /** BullMQ's "missing lock" and "not in the active state" are a stale token. */
-  private async finished(jobId: string, pending: Promise<unknown>): Promise<void> {
+  private async finished<T>(jobId: string, pending: Promise<T>): Promise<T> {
     try {
-      await pending;
+      return await pending;
     } catch (error) {
       if (error instanceof Error && /lock|not in the active state|does not exist/i.test(error.message)) {
         throw staleLease(jobId);
@@ -323,6 +346,20 @@ class BullmqWorkQueue implements WorkQueue {
 /** The BullMQ options of every job: ours decide its attempts; BullMQ keeps nothing once it ends. */
 function jobOptions(maxAttempts: number) {
   return { attempts: maxAttempts, backoff: { type: BACKOFF_TYPE }, removeOnComplete: true, removeOnFail: true };
+}
+
+/**
+ * The id of the job a move to completed with fetchNext locked, if one waited. This leans on the
+ * raw answer of BullMQ 6.7's moveToFinished script, [job fields, job id, rate limit delay, delay
+ * until] (what its Worker.handleCompleted reads), and on the job being locked with the
+ * completing token for the worker's lockDuration: check both at each upgrade.
+ */
+function fetchedJobId(completed: unknown): string | undefined {
+  if (!Array.isArray(completed) || !completed[0]) {
+    return undefined;
+  }
+  const id: unknown = completed[1];
+  return typeof id === "string" && id !== "" ? id : undefined;
 }
 
 /** BullMQ forbids ":" in queue names; kinds never have one. */

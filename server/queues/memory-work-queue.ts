@@ -3,7 +3,7 @@ import type { Clock } from "../clock.js";
 import { newLeaseToken } from "./lease-token.js";
 import { retryDelayMs } from "./retry-delay.js";
 import { staleLease } from "./stale-lease.js";
-import type { ClaimRequest, Lease, QueuedJob, WorkQueue, WorkQueueEvents } from "./work-queue.js";
+import type { ClaimRequest, Lease, NextClaim, QueuedJob, WorkQueue, WorkQueueEvents } from "./work-queue.js";
 
 export interface MemoryWorkQueueOptions extends WorkQueueEvents {
   clock: Clock;
@@ -100,10 +100,15 @@ class MemoryWorkQueue implements WorkQueue {
     return lease.expiresAt;
   }
 
-  async release({ id }: QueuedJob, token: string): Promise<void> {
+  async release({ id }: QueuedJob, token: string, next?: NextClaim): Promise<Lease | undefined> {
     const entry = this.leased(id, token);
     clearTimeout(entry.lease?.timer);
     this.entries.delete(id);
+    if (next === undefined || this.closed) {
+      return undefined;
+    }
+    const oldest = this.oldestWaiting(next.kinds);
+    return oldest === undefined ? undefined : this.lease(oldest, next.leaseMs);
   }
 
   async retry({ id }: QueuedJob, token: string): Promise<boolean> {

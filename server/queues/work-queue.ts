@@ -28,6 +28,9 @@ export interface ClaimRequest {
   signal: AbortSignal;
 }
 
+/** What a release asks of the next job it leases: a claim that takes a job waiting now, or none. */
+export type NextClaim = Pick<ClaimRequest, "kinds" | "leaseMs">;
+
 /**
  * The queues of jobs of a kind, apart from the job records: which jobs wait for a worker, which
  * are leased and until when, and which back off before their next attempt. The job record (the
@@ -49,8 +52,13 @@ export interface WorkQueue {
   claim(request: ClaimRequest): Promise<Lease | undefined>;
   /** Moves a lease on: it runs out `leaseMs` from now. Returns the new expiry, in ms since the epoch. */
   extend(job: QueuedJob, token: string, leaseMs: number): Promise<number>;
-  /** Ends a lease and takes the job out of the queue for good: it has ended (or was cancelled). */
-  release(job: QueuedJob, token: string): Promise<void>;
+  /**
+   * Ends a lease and takes the job out of the queue for good: it has ended (or was cancelled).
+   * With `next`, then leases the oldest job waiting now of next's kinds, as a claim that does not
+   * hold would, in the same step where the queue can (CompleteJob's claim_next), and resolves
+   * with that lease, or undefined when none waits.
+   */
+  release(job: QueuedJob, token: string, next?: NextClaim): Promise<Lease | undefined>;
   /**
    * Ends a lease and queues the job again for its next attempt after a jittered exponential
    * backoff (retryDelayMs), unless the queue's own count of attempts says none is left (then it

@@ -16,7 +16,7 @@ import {
 import type { Clock } from "../clock.js";
 import { leaseMsOf } from "../queues/lease-token.js";
 import { staleLease } from "../queues/stale-lease.js";
-import type { Lease, QueuedJob, WorkQueue } from "../queues/work-queue.js";
+import type { Lease, NextClaim, QueuedJob, WorkQueue } from "../queues/work-queue.js";
 import { refuseIfFull } from "../service/refuse-if-full.js";
 import { readDuration, readJobId } from "../service/request-fields.js";
 import { callOfContext, type RpcCall, type RpcHandler } from "../service/rpc-call.js";
@@ -95,16 +95,18 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     return (await readStored(jobId)).job;
   }
 
-  /** Lets go of a lease whose job has ended; a token that is not the lease changes nothing. */
-  async function letGo(job: QueuedJob, token: string): Promise<boolean> {
+  /**
+   * Lets go of a lease whose job has ended, and with `next` leases a job waiting now, as the
+   * release can (WorkQueue.release). A token that is not the lease changes nothing: released false.
+   */
+  async function letGo(job: QueuedJob, token: string, next?: NextClaim): Promise<{ released: boolean; next?: Lease }> {
     try {
-      await queue.release(job, token);
-      return true;
+      return { released: true, next: await queue.release(job, token, next) };
     } catch (error) {
       if (!(error instanceof ConnectError && error.code === Code.FailedPrecondition)) {
         onError(error, job.id);
       }
-      return false;
+      return { released: false };
     }
   }
 
@@ -188,7 +190,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   }
 
   /** Claims until a job is started or the claim ends: held while the wait, the caller and the server last. */
-  async function claim(kinds: string[], leaseMs: number, holdMs: number, call: RpcCall): Promise<ClaimJobResponse> {
+  async function claim(kinds: readonly string[], leaseMs: number, holdMs: number, call: RpcCall): Promise<ClaimJobResponse> {
     const caller = call.caller;
     const hold = holdMs > 0 && !heldWaits.isClosed;
     if (hold) {
@@ -243,11 +245,17 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * CompleteJob's claim_next: a job waiting now, started as a claim starts it, or none (also while
    * the server closes or the queue is away: the completion has been made, and stands).
    */
-  async function claimNext(next: { kinds: string[]; leaseMs: number }, call: RpcCall): Promise<ClaimJobResponse | undefined> {
-    if (options.available?.() === false || heldWaits.isClosed) {
-      return undefined;
-    }
+  async function claimNext(next: NextClaim, leased: Lease | undefined, call: RpcCall): Promise<ClaimJobResponse | undefined> {
     try {
+      // The job the release leased, unless it ended meanwhile (then startAttempt let it go).
+      const started = leased === undefined ? undefined : await startAttempt(leased);
+      if (started !== undefined && leased !== undefined) {
+        return create(ClaimJobResponseSchema, {
+          job: started,
+          leaseToken: leased.token,
+          leaseExpireTime: timestampFromMs(leased.expiresAt),
+        });
+      }
       const claimed = await claim(next.kinds, next.leaseMs, 0, call);
       return claimed.job === undefined ? undefined : claimed;
     } catch (error) {
@@ -276,10 +284,12 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
     const next = req.claimNext === undefined ? undefined : readClaim(req.claimNext, "claim_next.");
     const held = await heldJob(jobId, token, false);
     progress.forget(jobId);
-    const ended = await endHeld(held, token, { state: JobState.COMPLETED, result, at: clock.now() });
+    // None while the server closes or the queue is away: the completion is made, and stands.
+    const wantsNext = next !== undefined && options.available?.() !== false && !heldWaits.isClosed ? next : undefined;
+    const ended = await endHeld(held, token, { state: JobState.COMPLETED, result, at: clock.now() }, wantsNext);
     return create(CompleteJobResponseSchema, {
-      job: ended,
-      next: next === undefined ? undefined : await claimNext(next, call),
+      job: ended.job,
+      next: wantsNext === undefined ? undefined : await claimNext(wantsNext, ended.next, call),
     });
   }
 
@@ -288,14 +298,20 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
    * first, so a lease lost between the check and here leaves a job that whoever claims it next
    * finds ended, and lets go. FAILED_PRECONDITION when the job had ended already.
    */
-  async function endHeld(held: StoredJob, token: string, outcome: Outcome): Promise<Job> {
+  async function endHeld(
+    held: StoredJob,
+    token: string,
+    outcome: Outcome,
+    next?: NextClaim,
+  ): Promise<{ job: Job; next?: Lease }> {
     const job = held.job;
     const ended = await store.finish(job.id, outcome, held);
-    await letGo(job, token);
+    // The next job is leased only for a completion that stands, so none is left held for nothing.
+    const released = await letGo(job, token, ended?.changed === true ? next : undefined);
     if (ended?.changed !== true) {
       throw new ConnectError(`job ${job.id} has ended already`, Code.FailedPrecondition);
     }
-    return ended.job;
+    return { job: ended.job, next: released.next };
   }
 
   const impl: ServiceImpl<typeof WorkerService> = {
@@ -306,7 +322,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
       const token = readLeaseToken(req.leaseToken);
       const report = req.progress === undefined ? undefined : readProgress(req.progress);
       const job = await readJob(jobId);
-      if (job.state === JobState.CANCELLED && (await letGo(job, token))) {
+      if (job.state === JobState.CANCELLED && (await letGo(job, token)).released) {
         // Told once, to the worker that held it; later calls with the token find no lease.
         progress.forget(jobId);
         return create(HeartbeatResponseSchema, { cancelRequested: true });
@@ -344,7 +360,7 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
         ? `${message} (attempt ${job.attempt} of ${job.maxAttempts}: no attempts left)`
         : message;
       const ended = await endHeld(held, token, { state: JobState.ERROR, errorMessage, at: clock.now() });
-      return create(FailJobResponseSchema, { job: ended });
+      return create(FailJobResponseSchema, { job: ended.job });
     },
   };
 

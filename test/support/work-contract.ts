@@ -111,6 +111,45 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       expect(last.next?.job).toBeUndefined();
     });
 
+    it("leases the job claim_next takes as a claim would: kept by heartbeats, put back when its lease runs out", async () => {
+      const [first, second] = [await createWork({ n: 1 }), await createWork({ n: 2 })];
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
+      // The claim's own lease asked again: the queue may hand the next job over with the release.
+      const done = await workerClient(server.url).completeJob({
+        jobId: first.id,
+        leaseToken: claim.leaseToken,
+        claimNext: { kinds: [kind] },
+      });
+      expect(done.next?.job).toMatchObject({ id: second.id, attempt: 1, held: true });
+      const token = done.next!.leaseToken;
+      expect((await rejection(workerClient(server.url).heartbeat({ jobId: first.id, leaseToken: claim.leaseToken }))).code).toBe(
+        Code.FailedPrecondition,
+      );
+      const beat = await workerClient(server.url).heartbeat({ jobId: second.id, leaseToken: token });
+      expect(timestampMs(beat.leaseExpireTime!)).toBeGreaterThan(Date.now());
+      // No more heartbeats: the lease (1.5 s) runs out and the job goes back for another worker.
+      const again = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 20n } });
+      expect(again.job).toMatchObject({ id: second.id, attempt: 2 });
+      expect((await rejection(workerClient(server.url).completeJob({ jobId: second.id, leaseToken: token }))).code).toBe(
+        Code.FailedPrecondition,
+      );
+      await workerClient(server.url).completeJob({ jobId: second.id, leaseToken: again.leaseToken });
+    });
+
+    it("takes claim_next's job from another of its kinds when none of the completed job's kind waits", async () => {
+      const other = uniqueKind();
+      const first = await createWork();
+      const { job: elsewhere } = await rawClient(server.url).createJob({ kind: other, input: fromJson(ValueSchema, 1) });
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
+      const done = await workerClient(server.url).completeJob({
+        jobId: first.id,
+        leaseToken: claim.leaseToken,
+        claimNext: { kinds: [kind, other] },
+      });
+      expect(done.next?.job).toMatchObject({ id: elsewhere!.id, kind: other, attempt: 1 });
+      await workerClient(server.url).completeJob({ jobId: elsewhere!.id, leaseToken: done.next!.leaseToken });
+    });
+
     it("refuses a malformed claim_next before completing the job", async () => {
       const created = await createWork();
       const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n } });
