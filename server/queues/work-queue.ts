@@ -11,7 +11,10 @@ export interface QueuedJob {
 export interface Lease {
   jobId: string;
   kind: string;
-  /** What the worker passes with every call about the job; a new one for every claim. */
+  /**
+   * What the worker passes with every call about the job: a new one for every claim, except that
+   * a job a release hands over may carry the released lease's token (BullMQ locks it so).
+   */
   token: string;
   /** When the lease runs out unless extended, in ms since the epoch. */
   expiresAt: number;
