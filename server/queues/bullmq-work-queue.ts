@@ -135,9 +135,10 @@ class BullmqWorkQueue implements WorkQueue {
     // BullMQ 6.7's moveToFinishedArgs reads of a Job, its id and opts only: check at each upgrade.
     const job = new BullJob(this.workerOf(this.lane(queued.kind)), "work", {}, jobOptions(queued.maxAttempts ?? 1), queued.id);
     const completed = await this.finished(queued.id, job.moveToCompleted(null, token, fetchNext));
-    if (next === undefined || this.closing !== undefined) {
+    if (next === undefined) {
       return undefined;
     }
+    // A job fetched is leased by now, closing or not: it goes to the worker.
     const fetchedId = fetchNext ? fetchedJobId(completed) : undefined;
     if (fetchedId !== undefined) {
       if (next.leaseMs !== this.options.defaultLeaseMs) {
@@ -147,7 +148,7 @@ class BullmqWorkQueue implements WorkQueue {
     }
     // None of this kind waited (or none was asked for here): the others are asked one by one.
     const others = fetchNext ? next.kinds.filter((kind) => kind !== queued.kind) : next.kinds;
-    return others.length === 0
+    return others.length === 0 || this.closing !== undefined
       ? undefined
       : this.claimNow(
           others.map((kind) => this.lane(kind)),
