@@ -1,9 +1,8 @@
 // The page's script: a form to start jobs (simulated, or of a kind for a worker), and a table of
-// jobs, a page at a time, each watched live with the client library (awaitCompletion, LONG mode).
+// jobs, a page at a time, its pending ones followed live over one stream (the client's watchMany).
 // Bundled by web/build-page.ts; the server sends it as is.
-import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { createConnectTransport } from "@connectrpc/connect-web";
-import { isTerminal, type Job, JobClient, JobState, type Logger, POLLING_MODES } from "../client/index.js";
+import { isTerminal, type Job, JobClient, JobNotFoundError, JobState, type Logger } from "../client/index.js";
 import { AlertBox } from "./alert-box.js";
 import { ApiKey, apiKeyProblem } from "./api-key.js";
 import { CreateForm, type NewJob } from "./create-form.js";
@@ -12,12 +11,10 @@ import { stateName } from "./format.js";
 import { JobPager } from "./job-pager.js";
 import { JobTable } from "./job-table.js";
 import { pageApi } from "./page-api.js";
-import { WatchPool } from "./watch-pool.js";
+import { PageWatch } from "./page-watch.js";
 
 window.jobs = pageApi;
 
-/** Long waits held at once: two of the browser's six connections per server stay free for the buttons. */
-const MAX_WATCHES = 4;
 /** How often the countdowns are redrawn, in ms. */
 const TICK_MS = 250;
 /** The jobs in a page of the list, newest first. */
@@ -69,7 +66,22 @@ const table = new JobTable({
     }
   },
 });
-const pool = new WatchPool({ maxActive: MAX_WATCHES, watch: follow });
+const followed = new PageWatch({
+  watch: (jobIds, signal) => client.watchMany(jobIds, { signal }),
+  onJob: show,
+  onError: (jobIds, error) => {
+    // Jobs that are gone (past their retention) say so on their rows; the others are followed again.
+    const gone = error instanceof JobNotFoundError ? new Set(error.jobIds) : new Set(jobIds);
+    for (const jobId of jobIds) {
+      const job = table.get(jobId);
+      if (gone.has(jobId)) {
+        table.setProblem(jobId, describeError(error));
+      } else if (job !== undefined) {
+        watch(job);
+      }
+    }
+  },
+});
 const pager = new JobPager({
   elements: {
     refresh: byId("refresh", HTMLButtonElement),
@@ -85,29 +97,9 @@ const pager = new JobPager({
   onError: (error) => alertBox.show(describeError(error)),
 });
 
-/** Follows one job to its end, showing every version; a failure shows on its row. */
-async function follow(jobId: string, signal: AbortSignal): Promise<void> {
-  // Once the pool has let go of the job (its row may be gone, with its page), nothing more is shown.
-  const showWhileWatched = (job: Job) => {
-    if (!signal.aborted) {
-      show(job);
-    }
-  };
-  try {
-    showWhileWatched(await client.awaitCompletion(jobId, { mode: POLLING_MODES.LONG, signal, onUpdate: showWhileWatched }));
-  } catch (error) {
-    // The pool stopped this watch (to watch a job ending sooner): it is quietly queued again.
-    if (!signal.aborted) {
-      table.setProblem(jobId, describeError(error));
-    }
-  }
-}
-
 function watch(job: Job): void {
   if (!isTerminal(job)) {
-    // A job of a kind has no estimate: it yields its watch to jobs that will end at a known time.
-    const endsAt = job.estimatedCompletionTime === undefined ? Infinity : timestampMs(job.estimatedCompletionTime);
-    pool.add({ jobId: job.id, endsAt });
+    followed.add(job.id);
   }
 }
 
@@ -115,7 +107,7 @@ function show(job: Job): void {
   const before = table.get(job.id);
   table.show(job);
   if (isTerminal(job)) {
-    pool.forget(job.id);
+    followed.forget(job.id);
     if (before?.state === JobState.PENDING) {
       announcer.textContent = `Job ${job.id.slice(0, 8)} ${stateName(job.state).toLowerCase()}.`;
     }
@@ -125,7 +117,7 @@ function show(job: Job): void {
 
 /** Shows these jobs only: the rows (and watches) of any others go. */
 function showOnly(jobs: Job[]): void {
-  pool.forget(...table.keepOnly(new Set(jobs.map((job) => job.id))));
+  followed.forget(...table.keepOnly(new Set(jobs.map((job) => job.id))));
   for (const job of jobs) {
     show(job);
     watch(job);

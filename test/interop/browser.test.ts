@@ -345,6 +345,41 @@ describe.skipIf(!haveChromium && !required)("the browser page", () => {
     }
   });
 
+  it("follows a dozen pending jobs live over one stream, not a long wait each, and still creates meanwhile", async () => {
+    const own = await openOwnServer({ createRate: 0 });
+    try {
+      const kind = "page.many";
+      const raw = rawClient(own.server.url);
+      const ids: string[] = [];
+      for (let i = 0; i < 12; i++) {
+        const { job } = await raw.createJob({ kind, input: fromJson(ValueSchema, i) });
+        ids.push(job!.id);
+      }
+      const calls: string[] = [];
+      own.page.on("request", (request) => calls.push(new URL(request.url()).pathname.split("/").at(-1) ?? ""));
+      await own.goto();
+      const stateOf = (jobId: string) => own.page.locator(`#jobs tbody tr[data-job-id="${jobId}"]`).getAttribute("data-state");
+      await expect.poll(() => stateOf(ids[0]!), { timeout: 10_000 }).toBe("PENDING");
+      // Twelve held watches would take the browser's six connections: the create would not go out.
+      await own.page.getByLabel("Duration (seconds)").fill("0.2");
+      await own.page.getByRole("button", { name: "Create job" }).click();
+      await expect.poll(() => own.page.locator('#jobs tbody tr[data-state="COMPLETED"]').count(), { timeout: 10_000 }).toBe(1);
+      const worker = createClient(WorkerService, createConnectTransport({ baseUrl: own.server.url }));
+      for (const _ of ids) {
+        const claim = await worker.claimJob({ kinds: [kind] });
+        await worker.completeJob({ jobId: claim.job!.id, leaseToken: claim.leaseToken });
+      }
+      for (const jobId of ids) {
+        await expect.poll(() => stateOf(jobId), { timeout: 10_000 }).toBe("COMPLETED");
+      }
+      expect(calls.filter((call) => call === "GetStatus")).toEqual([]);
+      // One stream for the twelve, and one more when the created job joined them.
+      expect(calls.filter((call) => call === "WatchJobs").length).toBeLessThanOrEqual(3);
+    } finally {
+      await own.close();
+    }
+  });
+
   it("without an API key shows UNAUTHENTICATED pointing at the key field; with the key, lists and watches the jobs", async () => {
     const key = "page-test-key-0123456789";
     const own = await openOwnServer({ apiKeys: [key] });
@@ -366,7 +401,7 @@ describe.skipIf(!haveChromium && !required)("the browser page", () => {
       await own.page.getByLabel("API key").fill(key);
       await own.page.getByRole("button", { name: "Use key" }).click();
       const row = own.page.locator(`#jobs tbody tr[data-job-id="${job!.id}"]`);
-      // Its end comes through the page's watch: the long waits carry the key too.
+      // Its end comes through the page's watch: its stream carries the key too.
       await expect.poll(() => row.getAttribute("data-state"), { timeout: 10_000 }).toBe("COMPLETED");
       expect(await alert.isVisible()).toBe(false);
 
