@@ -6,6 +6,7 @@ import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { HeldWaits } from "../../server/waits/held-waits.js";
 import { untilHeld } from "../support/held-count.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
+import { storeWith } from "../support/store-with.js";
 import { workerClient } from "../support/work-contract.js";
 
 // CreateJob with a wait: the call that creates a job is held until the job ends (or the wait
@@ -17,21 +18,11 @@ const ONE = { kind: { case: "numberValue" as const, value: 1 } };
 function countingStore(): { store: JobStore; reads: () => number } {
   const inner = createMemoryJobStore();
   let reads = 0;
-  const store: JobStore = {
-    create: (job, owner) => inner.create(job, owner),
-    finish: (id, outcome, seen) => inner.finish(id, outcome, seen),
-    update: (id, change, seen) => inner.update(id, change, seen),
-    list: (query) => inner.list(query),
-    counts: () => inner.counts(),
-    subscribe: (id, listener) => inner.subscribe(id, listener),
-    lastSeen: (id) => inner.lastSeen(id),
-    close: () => inner.close(),
-    get(id) {
-      reads++;
-      return inner.get(id);
-    },
+  const get: JobStore["get"] = (id) => {
+    reads++;
+    return inner.get(id);
   };
-  return { store, reads: () => reads };
+  return { store: storeWith(inner, { get }), reads: () => reads };
 }
 
 describe("CreateJob with a wait", () => {

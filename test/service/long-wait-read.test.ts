@@ -2,6 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
+import { storeWith } from "../support/store-with.js";
 
 // A long wait reads its job once: it subscribes first, so a change that lands while the read is
 // on its way is heard, not missed, and the wait needs no second read (on Redis, a round trip).
@@ -11,15 +12,7 @@ function racingStore(): { store: JobStore; reads: () => number; race(id: string)
   const inner = createMemoryJobStore();
   let racing: string | undefined;
   let reads = 0;
-  const store: JobStore = {
-    create: (job, owner) => inner.create(job, owner),
-    finish: (id, outcome, seen) => inner.finish(id, outcome, seen),
-    update: (id, change, seen) => inner.update(id, change, seen),
-    list: (query) => inner.list(query),
-    counts: () => inner.counts(),
-    subscribe: (id, listener) => inner.subscribe(id, listener),
-    lastSeen: (id) => inner.lastSeen(id),
-    close: () => inner.close(),
+  const store = storeWith(inner, {
     async get(id) {
       const read = await inner.get(id);
       if (id === racing) {
@@ -28,7 +21,7 @@ function racingStore(): { store: JobStore; reads: () => number; race(id: string)
       }
       return read;
     },
-  };
+  });
   return { store, reads: () => reads, race: (id) => (racing = id) };
 }
 
