@@ -59,6 +59,18 @@ describe("interop: @grpc/grpc-js", () => {
     expect(reply.job.version).toBe("2");
   });
 
+  it("creates a job with a wait and is answered once it is COMPLETED, in one call", async () => {
+    const { job } = await call<{ job: JobJson }>((cb) =>
+      client.createJob(
+        { processingDuration: { nanos: 300_000_000 }, wait: { seconds: 10 } },
+        { deadline: Date.now() + 5_000 },
+        cb,
+      ),
+    );
+    expect(job.state).toBe("JOB_STATE_COMPLETED");
+    expect(job.version).toBe("2");
+  });
+
   it("streams WatchJob to the terminal state", async () => {
     const { job } = await call<{ job: JobJson }>((cb) => client.createJob({ processingDuration: { nanos: 300_000_000 } }, cb));
     const states: string[] = [];
