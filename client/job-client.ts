@@ -17,9 +17,8 @@ import type {
 import { openConnection } from "./connection.js";
 import { isTerminal, POLLING_MODES } from "./constants.js";
 import { createJobRequest } from "./create-job-request.js";
-import { DeadlineExceededError, type JobClientError } from "./errors.js";
+import { CallAbortedError, DeadlineExceededError, type JobClientError } from "./errors.js";
 import {
-  CLIENT_DEFAULTS,
   type JobClientOptions,
   LONG_WAIT_GRACE_MS,
   type ResolvedClientOptions,
@@ -28,9 +27,10 @@ import {
 } from "./job-client-options.js";
 import type { JobReader, OpenManyStreamOptions, OpenStreamOptions } from "./job-reader.js";
 import { callWithRetries } from "./retries/call-with-retries.js";
-import { awaitCompletion, checkAwaitOptions } from "./waits/await-completion.js";
+import { sleep } from "./retries/sleep.js";
+import { awaitCompletion, resolveAwaitOptions } from "./waits/await-completion.js";
 import { awaitAll, awaitAny } from "./waits/await-many.js";
-import { pollChanges } from "./waits/poll-changes.js";
+import { MIN_LONG_WAIT_MS, pollChanges } from "./waits/poll-changes.js";
 import { releasingStream } from "./waits/releasing-stream.js";
 import { streamChanges } from "./waits/stream-changes.js";
 import { WaitScope } from "./waits/wait-scope.js";
@@ -90,7 +90,7 @@ export class JobClient {
   async createJob(first: CreateJobInput | number, second?: boolean | CallOptions, third?: CallOptions): Promise<Job> {
     const input = typeof first === "number" ? { processingDurationMs: first, shouldError: second === true } : first;
     const options = (typeof first === "number" ? third : (second as CallOptions | undefined)) ?? {};
-    return this.#create(input, options, 0);
+    return (await this.#create(input, options, 0)).job;
   }
 
   /**
@@ -106,17 +106,30 @@ export class JobClient {
    * const done = await client.createAndAwait({ kind: "sum", input: [1, 2] }, { timeoutMs: 60_000 });
    */
   async createAndAwait(input: CreateJobInput, options: AwaitCompletionOptions = {}): Promise<Job> {
-    checkAwaitOptions(options);
-    const deadline = options.timeoutMs === undefined ? undefined : Date.now() + options.timeoutMs;
-    const endOnly = (options.mode ?? CLIENT_DEFAULTS.mode) === POLLING_MODES.LONG && options.onUpdate === undefined;
-    const waitMs = endOnly ? Math.min(this.#options.longWaitMs, options.timeoutMs ?? Infinity) : 0;
-    const job = await this.#create(input, { signal: options.signal, timeoutMs: options.timeoutMs }, waitMs);
+    const startedAt = Date.now();
+    const resolved = resolveAwaitOptions(options);
+    const { timeoutMs, signal } = resolved;
+    const endOnly = resolved.mode === POLLING_MODES.LONG && resolved.onUpdate === undefined;
+    const waitMs = endOnly ? Math.min(this.#options.longWaitMs, timeoutMs ?? Infinity) : 0;
+    const { job, nextPollAfterMs } = await this.#create(input, { signal, timeoutMs }, waitMs);
     if (isTerminal(job)) {
-      options.onUpdate?.(job);
+      resolved.onUpdate?.(job);
       return job;
     }
-    const timeoutMs = deadline === undefined ? undefined : Math.max(0, deadline - Date.now());
-    return this.awaitCompletion(job.id, { ...options, timeoutMs });
+    const left = () => (timeoutMs === undefined ? Infinity : startedAt + timeoutMs - Date.now());
+    // The server could not hold the create to the end (it is closing or shedding waits): not at once.
+    if (nextPollAfterMs !== undefined) {
+      try {
+        await sleep(Math.min(nextPollAfterMs, left()), signal);
+      } catch (reason) {
+        throw new CallAbortedError("the wait was aborted by its signal", { cause: reason });
+      }
+    }
+    // A hold that took (nearly) all the time leaves none for a long wait: the job as it was is the news.
+    if (left() < MIN_LONG_WAIT_MS) {
+      throw new DeadlineExceededError(`job ${job.id} did not end within ${timeoutMs} ms`, { lastJob: job });
+    }
+    return awaitCompletion(job.id, resolved, { reader: this.#reader, settings: this.#options }, startedAt);
   }
 
   /**
@@ -255,14 +268,21 @@ export class JobClient {
   }
 
   /** CreateJob, held by the server for up to `waitMs` for the job's end (0: answered at once). */
-  async #create(input: CreateJobInput, options: CallOptions, waitMs: number): Promise<Job> {
+  async #create(
+    input: CreateJobInput,
+    options: CallOptions,
+    waitMs: number,
+  ): Promise<{ job: Job; nextPollAfterMs: number | undefined }> {
     const request = { ...createJobRequest(input), wait: waitMs > 0 ? durationFromMs(waitMs) : undefined };
     // With a request_id a repeated create returns the first job, so any failure may be retried.
     const safeToRepeat = request.requestId !== "";
-    const { job } = await this.#unary({ method: "CreateJob", safeToRepeat, options, waitMs }, (callOptions) =>
+    const reply = await this.#unary({ method: "CreateJob", safeToRepeat, options, waitMs }, (callOptions) =>
       this.#rpc.createJob(request, callOptions),
     );
-    return job as Job;
+    return {
+      job: reply.job as Job,
+      nextPollAfterMs: reply.nextPollAfter === undefined ? undefined : durationMs(reply.nextPollAfter),
+    };
   }
 
   /** One unary call with retries, each attempt bounded by the time left. */

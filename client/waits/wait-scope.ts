@@ -11,12 +11,14 @@ export class WaitScope {
   last: Job | undefined;
   private readonly deadline: number;
 
+  /** `timeoutMs` runs from `startedAt`, ms since the epoch (by default, now). */
   constructor(
     readonly jobId: string,
     readonly timeoutMs: number | undefined,
     readonly signal: AbortSignal | undefined,
+    startedAt = Date.now(),
   ) {
-    this.deadline = timeoutMs === undefined ? Infinity : Date.now() + timeoutMs;
+    this.deadline = timeoutMs === undefined ? Infinity : startedAt + timeoutMs;
   }
 
   /** Time left in ms; Infinity without a timeout. */

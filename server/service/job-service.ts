@@ -31,7 +31,7 @@ import { WatchedJobs } from "../waits/watched-jobs.js";
 import { callerOf, connectionOf, ownerOf } from "./caller.js";
 import { newJobId } from "./job-id.js";
 import { decodePageToken, encodePageToken } from "./page-token.js";
-import { refuseIfFull } from "./refuse-if-full.js";
+import { FULL_RETRY_DELAY_MS, refuseIfFull } from "./refuse-if-full.js";
 import {
   readDuration,
   readJobId,
@@ -131,9 +131,12 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
 
   /** When a caller with a pending job should ask again. */
   function pollHintMs(job: Job, end: WaitEnd | undefined): number {
+    return end === undefined ? shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs) : afterHoldHintMs(end);
+  }
+
+  /** When a caller may wait again for a job still pending after a held wait that ended so. */
+  function afterHoldHintMs(end: WaitEnd): number {
     switch (end) {
-      case undefined:
-        return shortPollHintMs(job, clock.now(), limits.shortPollIntervalMs);
       case "closing":
         return CLOSING_POLL_HINT_MS;
       case "evicted":
@@ -188,6 +191,8 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     const draft = req.kind === "" ? simulatedDraft(req) : workDraft(req);
     const requestId = readRequestId(req.requestId);
     const waitMs = readDuration(req.wait, "wait") ?? 0;
+    // Reckoned now, from the deadline the call came with: the create's own round trips count.
+    const holdEnd = waitMs > 0 ? clock.now() + holdTimeMs(waitMs, maxWaitMs, call.timeoutMs) : 0;
     await limits.create(call.caller, call.connection);
     const now = clock.now();
     const job = create(JobSchema, {
@@ -208,8 +213,11 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
         return create(CreateJobResponseSchema, { job: stored.job });
       }
       // A repeated request_id's job was not heard (another id): the wait reads it once more.
-      const ended = await waitForEnd(stored.job, stored.created ? hearing : undefined, waitMs, call);
-      return create(CreateJobResponseSchema, { job: ended });
+      const ended = await waitForEnd(stored.job, stored.created ? hearing : undefined, holdEnd, call);
+      return create(CreateJobResponseSchema, {
+        job: ended.job,
+        nextPollAfter: ended.hintMs > 0 ? hintDuration(ended.hintMs) : undefined,
+      });
     } finally {
       hearing?.stop();
     }
@@ -248,18 +256,30 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
   }
 
   /**
-   * CreateJob's wait: the job once it has ended, or as it is when the hold runs out. Never an
-   * error, since the job exists by now: a wait that cannot be held (MAX_WAITS_PER_CALLER
-   * reached, the server closing) answers at once, and the caller follows the job with GetStatus.
+   * CreateJob's wait, held until `holdEnd` (ms since the epoch): the job once it has ended, or as
+   * it is when the hold runs out. Never an error, since the job exists by now: a wait that cannot
+   * be held (MAX_WAITS_PER_CALLER reached, the server closing) or is let go early answers with a
+   * hint of when to follow the job with GetStatus.
    */
-  async function waitForEnd(job: Job, hearing: HeardChanges | undefined, waitMs: number, call: RpcCall): Promise<Job> {
+  async function waitForEnd(
+    job: Job,
+    hearing: HeardChanges | undefined,
+    holdEnd: number,
+    call: RpcCall,
+  ): Promise<{ job: Job; hintMs: number }> {
     const seen = hearing?.newest(job) ?? job;
-    const hold = holdTimeMs(waitMs, maxWaitMs, call.timeoutMs);
-    if (hold <= 0 || seen.state !== JobState.PENDING || heldWaits.isClosed || heldWaits.isFull(call.caller)) {
-      return seen;
+    const holdMs = holdEnd - clock.now();
+    if (holdMs <= 0 || seen.state !== JobState.PENDING) {
+      return { job: seen, hintMs: 0 };
+    }
+    if (heldWaits.isClosed) {
+      return { job: seen, hintMs: CLOSING_POLL_HINT_MS };
+    }
+    if (heldWaits.isFull(call.caller)) {
+      return { job: seen, hintMs: FULL_RETRY_DELAY_MS };
     }
     const waiting = waitForChange(store, seen, seen.version, {
-      holdMs: hold,
+      holdMs,
       presence: call.presence,
       heldWaits,
       caller: call.caller,
@@ -271,7 +291,8 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
     if (waited.end === "changed") {
       onWake?.(waited.job);
     }
-    return waited.job;
+    const pending = waited.job.state === JobState.PENDING;
+    return { job: waited.job, hintMs: pending ? afterHoldHintMs(waited.end) : 0 };
   }
 
   const impl: ServiceImpl<typeof JobService> = {

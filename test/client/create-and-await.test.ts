@@ -1,5 +1,7 @@
-import { durationMs } from "@bufbuild/protobuf/wkt";
-import { afterEach, describe, expect, it } from "vitest";
+import { create } from "@bufbuild/protobuf";
+import { durationFromMs, durationMs } from "@bufbuild/protobuf/wkt";
+import { createRouterTransport } from "@connectrpc/connect";
+import { afterEach, describe, expect, it, vi } from "vitest";
 import {
   DeadlineExceededError,
   JOB_STATUS,
@@ -10,6 +12,8 @@ import {
   jobResult,
   POLLING_MODES,
 } from "../../client/index.js";
+import { JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
+import { JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import { clientFor, type RunningServer, startServer } from "../support/start-server.js";
 import { fakeJobsServer } from "./fake-jobs-server.js";
 
@@ -48,6 +52,38 @@ describe("createAndAwait against the server", () => {
       .createAndAwait({ processingDurationMs: 3_600_000 }, { timeoutMs: 300 })
       .catch((error: unknown) => error);
     expect(failure).toBeInstanceOf(DeadlineExceededError);
+    // The caller's timeout, with the job as last seen, whether the hold or a long wait ran out.
+    expect((failure as DeadlineExceededError).message).toMatch(/ within 300 ms$/);
+    expect((failure as DeadlineExceededError).lastJob?.state).toBe(JOB_STATUS.PENDING);
+  });
+});
+
+describe("createAndAwait when the server could not hold the create", () => {
+  afterEach(() => {
+    vi.useRealTimers();
+  });
+
+  it("waits the answer's next_poll_after before it follows the job", async () => {
+    vi.useFakeTimers();
+    const asked: number[] = [];
+    const pending = create(JobSchema, { id: "job-1", state: JobState.PENDING, version: 1n });
+    const transport = createRouterTransport(({ service }) => {
+      service(JobService, {
+        createJob: () => ({ job: pending, nextPollAfter: durationFromMs(2_000) }),
+        getStatus: () => {
+          asked.push(Date.now());
+          return { job: { ...pending, state: JobState.COMPLETED, version: 2n } };
+        },
+      });
+    });
+    const client = new JobClient({ transport });
+    const createdAt = Date.now();
+    const done = client.createAndAwait({ processingDurationMs: 1 });
+    await vi.advanceTimersByTimeAsync(1_900);
+    expect(asked).toEqual([]);
+    await vi.advanceTimersByTimeAsync(200);
+    expect((await done).state).toBe(JOB_STATUS.COMPLETED);
+    expect((asked[0] as number) - createdAt).toBeGreaterThanOrEqual(2_000);
   });
 });
 

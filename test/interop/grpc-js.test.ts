@@ -18,6 +18,7 @@ interface JobJson {
 }
 interface JobServiceClient extends grpc.Client {
   createJob(request: object, callback: Callback<{ job: JobJson }>): void;
+  createJob(request: object, options: grpc.CallOptions, callback: Callback<{ job: JobJson }>): void;
   getStatus(request: object, options: grpc.CallOptions, callback: Callback<{ job: JobJson }>): void;
   watchJob(request: object): grpc.ClientReadableStream<{ job: JobJson }>;
 }

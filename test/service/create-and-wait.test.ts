@@ -1,6 +1,8 @@
+import { durationFromMs } from "@bufbuild/protobuf/wkt";
 import { Code, ConnectError } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
+import { FULL_RETRY_DELAY_MS } from "../../server/service/refuse-if-full.js";
 import type { JobStore } from "../../server/stores/job-store.js";
 import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { HeldWaits } from "../../server/waits/held-waits.js";
@@ -42,17 +44,13 @@ describe("CreateJob with a wait", () => {
     expect(job).toMatchObject({ id: claim.job!.id, state: JobState.COMPLETED, result: ONE });
     // Heard from before it was stored: neither the create nor its wait read the job.
     expect(counting.reads()).toBe(0);
+    await counting.store.close();
   });
 
   it("is not answered by the worker's progress, only by the job's end", async () => {
     const heldWaits = new HeldWaits();
     server = await startServer({ heldWaits, createRate: 0, shortPollRate: 0 });
-    let answered = false;
-    const created = rawClient(server.url)
-      .createJob({ kind: "create.wait", input: ONE, wait: { seconds: 30n } })
-      .finally(() => {
-        answered = true;
-      });
+    const created = rawClient(server.url).createJob({ kind: "create.wait", input: ONE, wait: { seconds: 30n } });
     const claim = await workerClient(server.url).claimJob({ kinds: ["create.wait"], wait: { seconds: 30n } });
     await untilHeld(heldWaits, 1);
     const jobId = claim.job!.id;
@@ -60,7 +58,8 @@ describe("CreateJob with a wait", () => {
     // A long wait from the claimed version is answered by the progress: the proof that it landed.
     const progressed = await rawClient(server.url).getStatus({ jobId, wait: { seconds: 30n }, knownVersion: 2n });
     expect(progressed.job?.progress?.fraction).toBe(0.5);
-    expect(answered).toBe(false);
+    // Both waits heard the progress; the long wait let go before it answered, the create did not.
+    expect(heldWaits.size).toBe(1);
     await workerClient(server.url).failJob({ jobId, leaseToken: claim.leaseToken, errorMessage: "no" });
     expect((await created).job).toMatchObject({ state: JobState.ERROR, errorMessage: "no" });
   });
@@ -74,6 +73,22 @@ describe("CreateJob with a wait", () => {
     expect(job).toMatchObject({ state: JobState.PENDING, version: 1n });
     const status = await rawClient(server.url).getStatus({ jobId: job!.id });
     expect(status.job?.state).toBe(JobState.PENDING);
+  });
+
+  it("answers before the caller's deadline, with the job pending, when the deadline is shorter than the wait", async () => {
+    server = await startServer({ createRate: 0, shortPollRate: 0 });
+    const { job, nextPollAfter } = await rawClient(server.url).createJob(
+      { processingDuration: { seconds: 3_600n }, wait: { seconds: 30n } },
+      { timeoutMs: 600 },
+    );
+    expect(job).toMatchObject({ state: JobState.PENDING, version: 1n });
+    expect(nextPollAfter).toBeUndefined();
+  });
+
+  it("holds no longer than MAX_WAIT, however long the wait asked", async () => {
+    server = await startServer({ maxWaitMs: 200, createRate: 0, shortPollRate: 0 });
+    const { job } = await rawClient(server.url).createJob({ processingDuration: { seconds: 3_600n }, wait: { seconds: 3_600n } });
+    expect(job?.state).toBe(JobState.PENDING);
   });
 
   it("answers at once for a repeated request_id whose job has ended, with the job as it is", async () => {
@@ -115,8 +130,13 @@ describe("CreateJob with a wait", () => {
     const { job: first } = await rawClient(server.url).createJob({ processingDuration: { seconds: 3_600n } });
     const holding = rawClient(server.url).getStatus({ jobId: first!.id, wait: { seconds: 30n }, knownVersion: 1n });
     await untilHeld(heldWaits, 1);
-    const { job } = await rawClient(server.url).createJob({ processingDuration: { seconds: 3_600n }, wait: { seconds: 30n } });
+    const { job, nextPollAfter } = await rawClient(server.url).createJob({
+      processingDuration: { seconds: 3_600n },
+      wait: { seconds: 30n },
+    });
     expect(job).toMatchObject({ state: JobState.PENDING, version: 1n });
+    // Not at once: a GetStatus long wait would be refused as the create's hold was.
+    expect(nextPollAfter).toEqual(durationFromMs(FULL_RETRY_DELAY_MS));
     await rawClient(server.url).cancelJob({ jobId: first!.id });
     await holding;
   });
@@ -129,8 +149,9 @@ describe("CreateJob with a wait", () => {
     await untilHeld(heldWaits, 1);
     await server.close();
     server = undefined;
-    const { job } = await created;
+    const { job, nextPollAfter } = await created;
     expect(job?.state).toBe(JobState.PENDING);
+    expect(nextPollAfter).toBeDefined();
     expect((await store.get(job!.id))?.job.state).toBe(JobState.PENDING);
     await store.close();
   });

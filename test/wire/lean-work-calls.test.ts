@@ -1,7 +1,17 @@
 import type { AddressInfo } from "node:net";
-import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary, toJson, toJsonString } from "@bufbuild/protobuf";
+import {
+  create,
+  type DescMessage,
+  fromBinary,
+  fromJson,
+  type MessageInitShape,
+  toBinary,
+  toJson,
+  toJsonString,
+} from "@bufbuild/protobuf";
 import { Code } from "@connectrpc/connect";
 import { afterEach, describe, expect, it } from "vitest";
+import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { CreateJobRequestSchema, CreateJobResponseSchema, JobService } from "../../gen/jobs/v1/job_service_pb.js";
 import {
   ClaimJobRequestSchema,
@@ -113,8 +123,17 @@ const behaviours: Behaviour[] = [
     name: "holds a create with a wait until the job's end",
     code: undefined,
     answer: CreateJobResponseSchema,
-    exchange: (call) =>
-      call.both(paths.createJob, CreateJobRequestSchema, { processingDuration: { nanos: 1_000_000 }, wait: { seconds: 30n } }),
+    async exchange(call) {
+      const answers = await call.both(paths.createJob, CreateJobRequestSchema, {
+        processingDuration: { nanos: 1_000_000 },
+        wait: { seconds: 30n },
+      });
+      // Both held it: an answer at once would be the PENDING job, the same from both.
+      for (const answer of answers) {
+        expect(createdState(answer, call.channel.protocol)).toBe(JobState.COMPLETED);
+      }
+      return answers;
+    },
   },
   {
     name: "refuses a negative wait on CreateJob with INVALID_ARGUMENT",
@@ -224,6 +243,16 @@ function send(pool: WirePool, server: RunningServer, channel: Channel, path: Pat
 /** The message bytes of an answer: the body, or the one gRPC frame in it. */
 function messageBytes(answer: RawAnswer, protocol: Protocol): Uint8Array {
   return protocol === "grpc" ? answer.body.subarray(5) : answer.body;
+}
+
+/** The state of the job a CreateJob answered with. */
+function createdState(answer: RawAnswer, protocol: Protocol): JobState | undefined {
+  const bytes = messageBytes(answer, protocol);
+  const message =
+    protocol === "json"
+      ? fromJson(CreateJobResponseSchema, JSON.parse(Buffer.from(bytes).toString("utf8")))
+      : fromBinary(CreateJobResponseSchema, bytes);
+  return message.job?.state;
 }
 
 /** What a CompleteJob names of its claim. */
