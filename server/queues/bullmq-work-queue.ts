@@ -141,10 +141,7 @@ class BullmqWorkQueue implements WorkQueue {
     // A job fetched is leased by now, closing or not: it goes to the worker.
     const fetchedId = fetchNext ? fetchedJobId(completed) : undefined;
     if (fetchedId !== undefined) {
-      if (next.leaseMs !== this.options.defaultLeaseMs) {
-        await this.guard(new BullJob(this.lane(queued.kind).queue, "work", {}, {}, fetchedId).extendLock(token, next.leaseMs));
-      }
-      return { jobId: fetchedId, kind: queued.kind, token, expiresAt: this.options.clock.now() + next.leaseMs };
+      return this.leaseFetched(queued.kind, fetchedId, token, next.leaseMs);
     }
     // None of this kind waited (or none was asked for here): the others are asked one by one.
     const others = fetchNext ? next.kinds.filter((kind) => kind !== queued.kind) : next.kinds;
@@ -212,6 +209,25 @@ class BullmqWorkQueue implements WorkQueue {
       }
     }
     return undefined;
+  }
+
+  /**
+   * The lease of a job BullMQ locked with `token` for the default lease, once its lock lasts
+   * `leaseMs`. The completion it came with stands whatever happens here: a lock that cannot be
+   * moved on gives the job back to the queue (or, with Redis away, to the stalled-job check).
+   */
+  private async leaseFetched(kind: string, jobId: string, token: string, leaseMs: number): Promise<Lease | undefined> {
+    const job = new BullJob(this.workerOf(this.lane(kind)), "work", {}, {}, jobId);
+    try {
+      if (leaseMs !== this.options.defaultLeaseMs && (await job.extendLock(token, leaseMs)) !== 1) {
+        return undefined;
+      }
+    } catch (error) {
+      this.options.onError(error, jobId);
+      await job.moveToWait(token).catch((cause: unknown) => this.options.onError(cause, jobId));
+      return undefined;
+    }
+    return { jobId, kind, token, expiresAt: this.options.clock.now() + leaseMs };
   }
 
   /** The lane of `kind`, made on first use. */

@@ -57,9 +57,10 @@ export interface WorkQueue {
   extend(job: QueuedJob, token: string, leaseMs: number): Promise<number>;
   /**
    * Ends a lease and takes the job out of the queue for good: it has ended (or was cancelled).
-   * With `next`, then leases the oldest job waiting now of next's kinds, as a claim that does not
-   * hold would, in the same step where the queue can (CompleteJob's claim_next), and resolves
-   * with that lease, or undefined when none waits.
+   * With `next`, then leases a job waiting now of next's kinds, as a claim that does not hold
+   * would, and resolves with that lease, or undefined when none waits (CompleteJob's claim_next).
+   * Where the queue can do it in the same step (BullMQ's fetchNext), a job of the released job's
+   * kind is taken first, before an older one of another kind.
    */
   release(job: QueuedJob, token: string, next?: NextClaim): Promise<Lease | undefined>;
   /**

@@ -242,20 +242,24 @@ export function createWorkerService(options: WorkerServiceOptions): WorkerServic
   }
 
   /**
-   * CompleteJob's claim_next: a job waiting now, started as a claim starts it, or none (also while
-   * the server closes or the queue is away: the completion has been made, and stands).
+   * CompleteJob's claim_next: the job the release leased (none waited when it is undefined: the
+   * release asked every kind), started as a claim starts it, or none (also while the server
+   * closes or the queue is away: the completion has been made, and stands).
    */
   async function claimNext(next: NextClaim, leased: Lease | undefined, call: RpcCall): Promise<ClaimJobResponse | undefined> {
+    if (leased === undefined) {
+      return undefined;
+    }
     try {
-      // The job the release leased, unless it ended meanwhile (then startAttempt let it go).
-      const started = leased === undefined ? undefined : await startAttempt(leased);
-      if (started !== undefined && leased !== undefined) {
+      const started = await startAttempt(leased);
+      if (started !== undefined) {
         return create(ClaimJobResponseSchema, {
           job: started,
           leaseToken: leased.token,
           leaseExpireTime: timestampFromMs(leased.expiresAt),
         });
       }
+      // It ended meanwhile, or had no attempts left (startAttempt let it go): one claim more.
       const claimed = await claim(next.kinds, next.leaseMs, 0, call);
       return claimed.job === undefined ? undefined : claimed;
     } catch (error) {

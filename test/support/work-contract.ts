@@ -136,6 +136,24 @@ export function describeWorkContract(name: string, options: () => ServerOptions,
       await workerClient(server.url).completeJob({ jobId: second.id, leaseToken: again.leaseToken });
     });
 
+    it("leases claim_next's job for the lease it asks, when that is the completed claim's too", async () => {
+      const [first, second] = [await createWork({ n: 1 }), await createWork({ n: 2 })];
+      const leaseDuration = { seconds: 20n };
+      const claim = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 5n }, leaseDuration });
+      const done = await workerClient(server.url).completeJob({
+        jobId: first.id,
+        leaseToken: claim.leaseToken,
+        claimNext: { kinds: [kind], leaseDuration },
+      });
+      expect(done.next?.job).toMatchObject({ id: second.id, attempt: 1 });
+      // 20 s, not the server's default lease of 1.5 s: a claim held past that gets nothing back.
+      expect(timestampMs(done.next!.leaseExpireTime!)).toBeGreaterThan(Date.now() + 10_000);
+      const retaken = await workerClient(server.url).claimJob({ kinds: [kind], wait: { seconds: 3n } });
+      expect(retaken.job).toBeUndefined();
+      const finished = await workerClient(server.url).completeJob({ jobId: second.id, leaseToken: done.next!.leaseToken });
+      expect(finished.job?.state).toBe(JobState.COMPLETED);
+    });
+
     it("takes claim_next's job from another of its kinds when none of the completed job's kind waits", async () => {
       const other = uniqueKind();
       const first = await createWork();

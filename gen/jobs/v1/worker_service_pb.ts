@@ -192,7 +192,8 @@ export type CompleteJobRequest = Message<"jobs.v1.CompleteJobRequest"> & {
    * Optional. Also claims the worker's next job in the same call, as ClaimJob would with this
    * request, except that it never waits (its wait is ignored): a job waiting now, or none, and
    * then the worker claims with ClaimJob as usual. It is checked as ClaimJob checks it, before
-   * the job is completed. Saves a busy worker one call per job.
+   * the job is completed. A job of the completed job's kind may be taken before an older one of
+   * another kind. Saves a busy worker one call per job.
    *
    * @generated from field: jobs.v1.ClaimJobRequest claim_next = 4;
    */
