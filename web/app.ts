@@ -70,7 +70,9 @@ const followed = new PageWatch({
   watch: (jobIds, signal) => client.watchMany(jobIds, { signal }),
   onJob: show,
   onError: (jobIds, error) => {
-    // Jobs that are gone (past their retention) say so on their rows; the others are followed again.
+    // Jobs that are gone (past their retention) say so on their rows, the others are followed
+    // again. Any other failure (the client gave up retrying) shows on every row it followed,
+    // each with its Watch again button.
     const gone = error instanceof JobNotFoundError ? new Set(error.jobIds) : new Set(jobIds);
     for (const jobId of jobIds) {
       const job = table.get(jobId);

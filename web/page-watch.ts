@@ -16,7 +16,7 @@ export interface PageWatchOptions {
  * Follows every pending job the page shows over one watch, whatever their number: a browser
  * holds six HTTP/1.1 connections per server, and a long wait per job would take them all, leaving
  * none for a create or a cancel. A job added is followed by opening the watch again for all of
- * them (once per turn, however many were added in it); a job that ends, or that the page stops
+ * them (once per task, however many were added in it); a job that ends, or that the page stops
  * showing, is only dropped from the set: its news is no longer passed on, and the watch is not
  * opened again for it.
  */
@@ -31,7 +31,10 @@ export class PageWatch {
     this.#options = options;
   }
 
-  /** Follows the job, from the next turn on; does nothing if it is followed already. */
+  /**
+   * Follows the job, once the current task's other work is done (the jobs added in one task
+   * open one watch); does nothing if it is followed already.
+   */
   add(jobId: string): void {
     if (this.#followed.has(jobId)) {
       return;
@@ -82,6 +85,10 @@ export class PageWatch {
         if (this.#followed.has(job.id)) {
           this.#options.onJob(job);
         }
+      }
+      // The watch ends once every job has ended; any left over (none should be) can be added again.
+      if (!signal.aborted) {
+        this.forget(...jobIds);
       }
     } catch (error) {
       if (signal.aborted) {
