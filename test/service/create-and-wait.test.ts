@@ -8,7 +8,7 @@ import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { HeldWaits } from "../../server/waits/held-waits.js";
 import { untilHeld } from "../support/held-count.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
-import { storeWith } from "../support/store-with.js";
+import { storeWith } from "../support/stores/store-with.js";
 import { workerClient } from "../support/work-contract.js";
 
 // CreateJob with a wait: the call that creates a job is held until the job ends (or the wait

@@ -2,7 +2,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { createMemoryJobStore } from "../../server/stores/memory-job-store.js";
 import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
-import { storeWith } from "../support/store-with.js";
+import { storeWith } from "../support/stores/store-with.js";
 
 // A long wait reads its job once: it subscribes first, so a change that lands while the read is
 // on its way is heard, not missed, and the wait needs no second read (on Redis, a round trip).

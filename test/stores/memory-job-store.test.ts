@@ -5,8 +5,8 @@ import type { Clock } from "../../server/clock.js";
 import { resolveServiceSettings } from "../../server/server-options.js";
 import { createMemoryBackend } from "../../server/stores/memory-backend.js";
 import { createMemoryJobStore, type MemoryJobStore, type MemoryJobStoreOptions } from "../../server/stores/memory-job-store.js";
-import { describeJobStoreContract, draftJob } from "../support/job-store-contract.js";
 import { seededRandom } from "../support/seeded-random.js";
+import { describeJobStoreContract, draftJob } from "../support/stores/job-store-contract.js";
 
 describeJobStoreContract("memory", () => Promise.resolve(createMemoryJobStore()));
 

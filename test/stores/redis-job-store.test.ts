@@ -4,8 +4,8 @@ import { afterAll, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { createRedisJobStore } from "../../server/stores/redis-job-store.js";
-import { describeJobStoreContract, draftJob } from "../support/job-store-contract.js";
 import { deleteKeys, findRedis } from "../support/redis.js";
+import { describeJobStoreContract, draftJob } from "../support/stores/job-store-contract.js";
 import { waitUntil } from "../support/wait-until.js";
 
 const redisUrl = await findRedis();

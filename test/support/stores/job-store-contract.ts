@@ -2,10 +2,10 @@ import { randomUUID } from "node:crypto";
 import { create } from "@bufbuild/protobuf";
 import { durationFromMs, timestampFromMs, timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { type Job, JobSchema, JobState } from "../../gen/jobs/v1/job_pb.js";
-import { newJobId } from "../../server/service/job-id.js";
-import { changedJob, type JobStore } from "../../server/stores/job-store.js";
-import { waitUntil } from "./wait-until.js";
+import { type Job, JobSchema, JobState } from "../../../gen/jobs/v1/job_pb.js";
+import { newJobId } from "../../../server/service/job-id.js";
+import { changedJob, type JobStore } from "../../../server/stores/job-store.js";
+import { waitUntil } from "../wait-until.js";
 
 /** A new PENDING job as the service would make it. */
 export function draftJob(fields: Partial<Omit<Job, "$typeName" | "$unknown">> = {}): Job {

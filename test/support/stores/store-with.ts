@@ -1,4 +1,4 @@
-import type { JobStore } from "../../server/stores/job-store.js";
+import type { JobStore } from "../../../server/stores/job-store.js";
 
 /** `inner` with some of its methods replaced: a store that counts, delays or races its calls. */
 export function storeWith(inner: JobStore, replaced: Partial<JobStore>): JobStore {
