@@ -122,8 +122,9 @@ export type Job = Message<"jobs.v1.Job"> & {
 
   /**
    * The last progress a worker reported for the current attempt; unset before any, and again
-   * once the attempt is over (a retry, a lost lease). Reports are coalesced: a job changes for
-   * progress at most a few times a second.
+   * when the attempt is given up for another (a retry, a lost lease). A job that ends keeps its
+   * last attempt's progress. Reports are coalesced: a job changes for progress at most a few
+   * times a second.
    *
    * @generated from field: jobs.v1.Progress progress = 14;
    */
