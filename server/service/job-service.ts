@@ -304,36 +304,55 @@ export function createJobService(options: JobServiceOptions): JobServiceParts {
       const jobId = readJobId(req.jobId);
       const caller = callerOf(ctx);
       const presence = presenceOfSignal(ctx.signal);
-      let job = await readJob(jobId, ownerOf(ctx));
-      let known = req.knownVersion;
-      // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
-      const timeoutMs = ctx.timeoutMs();
-      const endAt = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs - deadlineMarginMs(timeoutMs);
-      for (;;) {
-        if (isNews(job, known)) {
-          yield create(WatchJobResponseSchema, { job });
-          known = job.version;
-          if (job.state !== JobState.PENDING) {
+      // Heard from before the first read until the first wait has subscribed, the first message's
+      // send included: that wait needs no read of its own. The later ones read once subscribed.
+      let hearing: HeardChanges | undefined = hearChanges(store, jobId);
+      try {
+        let job = await readJob(jobId, ownerOf(ctx));
+        let known = req.knownVersion;
+        // The stream ends cleanly just before the caller's deadline; the caller resumes from `known`.
+        const timeoutMs = ctx.timeoutMs();
+        const endAt = timeoutMs === undefined ? Infinity : clock.now() + timeoutMs - deadlineMarginMs(timeoutMs);
+        for (;;) {
+          job = hearing?.newest(job) ?? job;
+          if (isNews(job, known)) {
+            yield create(WatchJobResponseSchema, { job });
+            known = job.version;
+            if (job.state !== JobState.PENDING) {
+              return;
+            }
+            // What was heard while the message went out is looked at before waiting.
+            continue;
+          }
+          if (heldWaits.isClosed) {
+            throw new ConnectError("the server is shutting down; resume the watch elsewhere", Code.Unavailable);
+          }
+          const hold = endAt - clock.now();
+          if (ctx.signal.aborted || hold <= 0) {
             return;
           }
+          refuseIfFull(heldWaits, caller);
+          const waiting = waitForChange(store, job, known, {
+            holdMs: hold,
+            presence,
+            heldWaits,
+            caller,
+            seenSubscribed: hearing !== undefined,
+          });
+          hearing?.stop();
+          hearing = undefined;
+          const waited = await waiting;
+          if (waited.end === "evicted") {
+            // Ended to make room for a newer wait: the client resumes from `known` after the hint.
+            throw retryLaterError("this server holds as many waits as it can; resume the watch later", evictedHintMs());
+          }
+          job = waited.job;
+          if (waited.end === "changed") {
+            onWake?.(job);
+          }
         }
-        if (heldWaits.isClosed) {
-          throw new ConnectError("the server is shutting down; resume the watch elsewhere", Code.Unavailable);
-        }
-        const hold = endAt - clock.now();
-        if (ctx.signal.aborted || hold <= 0) {
-          return;
-        }
-        refuseIfFull(heldWaits, caller);
-        const waited = await waitForChange(store, job, known, { holdMs: hold, presence, heldWaits, caller });
-        if (waited.end === "evicted") {
-          // Ended to make room for a newer wait: the client resumes from `known` after the hint.
-          throw retryLaterError("this server holds as many waits as it can; resume the watch later", evictedHintMs());
-        }
-        job = waited.job;
-        if (waited.end === "changed") {
-          onWake?.(job);
-        }
+      } finally {
+        hearing?.stop();
       }
     },
 
