@@ -1,7 +1,8 @@
 // awaitCompletion end to end: JobClient (client/index.ts) over Connect (fetch) follows jobs in
 // each mode. For each job: the delay from its end (updateTime of the terminal job) to the
 // promise resolving, and the requests awaitCompletion sent (counted by a transport interceptor
-// on a client of its own; the create is sent by another client and not counted).
+// on a client of its own; the create is sent by another client and not counted). Then the same
+// jobs through createAndAwait, the create counted with the rest.
 
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import type { Interceptor } from "@connectrpc/connect";
@@ -18,7 +19,8 @@ export interface AwaitCompletionRun {
 }
 
 export interface FollowedJob {
-  mode: PollingMode;
+  /** The mode awaitCompletion followed the job in, or createAndAwait (in its default mode). */
+  mode: PollingMode | "createAndAwait";
   durationMs: number;
   delayMs: number;
   requests: number;
@@ -27,24 +29,28 @@ export interface FollowedJob {
 
 async function run(spec: AwaitCompletionRun): Promise<FollowedJob[]> {
   const creator = new JobClient({ transport: createConnectTransport({ baseUrl: spec.url }) });
-  const follow = async (mode: PollingMode, durationMs: number): Promise<FollowedJob> => {
+  const follow = async (mode: FollowedJob["mode"], durationMs: number): Promise<FollowedJob> => {
     let requests = 0;
     const counter: Interceptor = (next) => (req) => {
       requests++;
       return next(req);
     };
     const client = new JobClient({ transport: createConnectTransport({ baseUrl: spec.url, interceptors: [counter] }) });
-    const job = await creator.createJob({ processingDurationMs: durationMs });
-    const done = await client.awaitCompletion(job.id, {
-      mode,
-      pollIntervalMs: spec.pollIntervalMs,
-      timeoutMs: durationMs + 30_000,
-    });
+    const timeoutMs = durationMs + 30_000;
+    const done =
+      mode === "createAndAwait"
+        ? await client.createAndAwait({ processingDurationMs: durationMs }, { timeoutMs })
+        : await client.awaitCompletion((await creator.createJob({ processingDurationMs: durationMs })).id, {
+            mode,
+            pollIntervalMs: spec.pollIntervalMs,
+            timeoutMs,
+          });
     const resolvedAt = Date.now();
     const endedAt = done.updateTime === undefined ? NaN : timestampMs(done.updateTime);
     return { mode, durationMs, delayMs: resolvedAt - endedAt, requests, state: done.state };
   };
-  return Promise.all(spec.modes.flatMap((mode) => spec.durationsMs.map((durationMs) => follow(mode, durationMs))));
+  const modes: FollowedJob["mode"][] = [...spec.modes, "createAndAwait"];
+  return Promise.all(modes.flatMap((mode) => spec.durationsMs.map((durationMs) => follow(mode, durationMs))));
 }
 
 serveParent({ run }, {});

@@ -6,7 +6,10 @@ import type { FollowedJob } from "../load/await-completion-load.js";
 import { startJobServer } from "../start-job-server.js";
 import { summarize } from "../stats.js";
 
-/** JobClient.awaitCompletion in each mode, end to end: delay after the job's end, and requests per job. */
+/**
+ * JobClient.awaitCompletion in each mode, and createAndAwait, end to end: delay after the job's
+ * end, and requests per job.
+ */
 export async function benchAwaitCompletion(options: BenchOptions["awaitCompletion"], notes: string[]) {
   const server = await startJobServer({ shortPollRate: 0, createRate: 0 });
   const load = await startChild("bench/load/await-completion-load.ts").catch(async (error: unknown) => {
@@ -20,9 +23,15 @@ export async function benchAwaitCompletion(options: BenchOptions["awaitCompletio
       { url: server.ready.url, modes, durationsMs: options.durationsMs, pollIntervalMs: options.pollIntervalMs },
       Math.max(...options.durationsMs) + 60_000,
     );
-    const figures: Figure[] = modes.flatMap((mode) => {
+    const followed: FollowedJob["mode"][] = [...modes, "createAndAwait"];
+    const figures: Figure[] = followed.flatMap((mode) => {
       const ofMode = jobs.filter((job) => job.mode === mode);
-      const label = mode === POLLING_MODES.SHORT ? `SHORT (poll every ${options.pollIntervalMs} ms)` : mode.toUpperCase();
+      const label =
+        mode === POLLING_MODES.SHORT
+          ? `SHORT (poll every ${options.pollIntervalMs} ms)`
+          : mode === "createAndAwait"
+            ? "createAndAwait (LONG, the create counted)"
+            : mode.toUpperCase();
       const requests = summarize(ofMode.map((job) => job.requests));
       return [
         {
