@@ -3,6 +3,7 @@ import { fileURLToPath } from "node:url";
 import { create, type DescMessage, fromBinary, type MessageInitShape, toBinary } from "@bufbuild/protobuf";
 import { afterEach, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
+import { CreateJobRequestSchema, CreateJobResponseSchema } from "../../gen/jobs/v1/job_service_pb.js";
 import {
   ClaimJobRequestSchema,
   ClaimJobResponseSchema,
@@ -17,7 +18,7 @@ import { rawClient } from "../support/start-server.js";
 import { waitUntil } from "../support/wait-until.js";
 
 // A worker on grpcio (Debian's python3-grpcio: gRPC's C core, not a Node stack) calling
-// WorkerService with raw protobuf bytes. REQUIRE_GRPCIO=1 (CI) fails rather than skips without it.
+// WorkerService with raw protobuf bytes, and a caller's CreateJob with a wait. REQUIRE_GRPCIO=1 (CI) fails rather than skips without it.
 
 const RAW_CALL = fileURLToPath(new URL("python/raw_call.py", import.meta.url));
 const PYTHON = "/usr/bin/python3";
@@ -61,10 +62,31 @@ function grpcioCall<I extends DescMessage, O extends DescMessage>(
   });
 }
 
-describe.skipIf(!hasGrpcio())("interop: a worker on grpcio (python3-grpcio)", () => {
+describe.skipIf(!hasGrpcio())("interop: a worker and a caller on grpcio (python3-grpcio)", () => {
   const servers: ServerProcess[] = [];
   afterEach(async () => {
     await Promise.all(servers.splice(0).map((server) => server.stop("SIGKILL")));
+  });
+
+  it("creates a job with a wait, answered at its end, and before a shorter deadline with the job pending", async () => {
+    const server = await spawnServer({ CREATE_RATE: "0" });
+    servers.push(server);
+    const path = "/jobs.v1.JobService/CreateJob";
+    const ended = await grpcioCall(server.url, path, CreateJobRequestSchema, CreateJobResponseSchema, {
+      processingDuration: { nanos: 300_000_000 },
+      wait: { seconds: 20n },
+    });
+    expect(ended.job).toMatchObject({ state: JobState.COMPLETED, version: 2n });
+    // grpcio's deadline (1.5 s) is shorter than the wait: answered OK just before it, not DEADLINE_EXCEEDED.
+    const cut = await grpcioCall(
+      server.url,
+      path,
+      CreateJobRequestSchema,
+      CreateJobResponseSchema,
+      { processingDuration: { seconds: 3_600n }, wait: { seconds: 20n } },
+      1.5,
+    );
+    expect(cut.job).toMatchObject({ state: JobState.PENDING, version: 1n });
   });
 
   it("claims a job, sends a heartbeat with progress and completes it", async () => {
