@@ -6,6 +6,7 @@ import { changedJob, type JobStore } from "../../server/stores/job-store.js";
 import { createRedisJobStore } from "../../server/stores/redis-job-store.js";
 import { deleteKeys, findRedis } from "../support/redis.js";
 import { describeJobStoreContract, draftJob } from "../support/stores/job-store-contract.js";
+import { storeWith } from "../support/stores/store-with.js";
 import { waitUntil } from "../support/wait-until.js";
 
 const redisUrl = await findRedis();
@@ -29,15 +30,8 @@ describeJobStoreContract(
       retentionMs: 60_000,
       onError: (error) => console.error(error),
     });
-    return {
-      create: (job, owner) => store.create(job, owner),
-      get: (id) => store.get(id),
-      lastSeen: (id) => store.lastSeen(id),
-      finish: (id, outcome, seen) => store.finish(id, outcome, seen),
-      update: (id, change, seen) => store.update(id, change, seen),
-      list: (query) => store.list(query),
-      subscribe: (id, listener) => store.subscribe(id, listener),
-      counts: () => store.counts(),
+    // Closing the store closes the connection made for it too.
+    return storeWith(store, {
       close: async () => {
         await store.close();
         if (!closed) {
@@ -45,7 +39,7 @@ describeJobStoreContract(
           await redis.quit();
         }
       },
-    };
+    });
   },
   { skip: redisUrl === undefined },
 );
