@@ -85,16 +85,13 @@ describe("createProgress", () => {
 describe("createManyProgress", () => {
   const a = (state: number, version = 1n) => job(state, t0 + 2_000, version, "job-a", 2_000);
   const b = (state: number, version = 1n) => job(state, t0 + 4_000, version, "job-b", 4_000);
+  /** The bar for job-a and job-b on a terminal, drawn every 10 ms, at t0 + 1 s. */
+  const liveBar = (stream: Parameters<typeof createManyProgress>[0]["stream"]) =>
+    createManyProgress({ stream, live: true, jobIds: ["job-a", "job-b"], intervalMs: 10, now: () => t0 + 1_000 });
 
   it("draws one bar for all the jobs on a terminal, and clears it for each line printed", async () => {
     const { stream, raw, text } = fakeStderr(true);
-    const progress = createManyProgress({
-      stream,
-      live: true,
-      jobIds: ["job-a", "job-b"],
-      intervalMs: 10,
-      now: () => t0 + 1_000,
-    });
+    const progress = liveBar(stream);
     let atPrint = "";
     try {
       progress.update(a(JOB_STATUS.PENDING));
@@ -117,13 +114,7 @@ describe("createManyProgress", () => {
 
   it("counts a job not yet seen as pending: not 'all ended' while one has yet to come", async () => {
     const { stream, text } = fakeStderr(true);
-    const progress = createManyProgress({
-      stream,
-      live: true,
-      jobIds: ["job-a", "job-b"],
-      intervalMs: 10,
-      now: () => t0 + 1_000,
-    });
+    const progress = liveBar(stream);
     try {
       progress.update(a(JOB_STATUS.COMPLETED, 2n));
       await waitUntil(() => text().includes("| 1/2 ended | 1 pending"), { what: "the bar to count the job not yet seen" });
