@@ -17,7 +17,7 @@ import type {
 import { openConnection } from "./connection.js";
 import { isTerminal, POLLING_MODES } from "./constants.js";
 import { createJobRequest } from "./create-job-request.js";
-import { CallAbortedError, DeadlineExceededError, type JobClientError } from "./errors.js";
+import { DeadlineExceededError, type JobClientError } from "./errors.js";
 import {
   type JobClientOptions,
   LONG_WAIT_GRACE_MS,
@@ -27,7 +27,6 @@ import {
 } from "./job-client-options.js";
 import type { JobReader, OpenManyStreamOptions, OpenStreamOptions } from "./job-reader.js";
 import { callWithRetries } from "./retries/call-with-retries.js";
-import { sleep } from "./retries/sleep.js";
 import { awaitCompletion, resolveAwaitOptions } from "./waits/await-completion.js";
 import { awaitAll, awaitAny } from "./waits/await-many.js";
 import { MIN_LONG_WAIT_MS, pollChanges } from "./waits/poll-changes.js";
@@ -116,18 +115,16 @@ export class JobClient {
       resolved.onUpdate?.(job);
       return job;
     }
-    const left = () => (timeoutMs === undefined ? Infinity : startedAt + timeoutMs - Date.now());
+    // The time and signal the follow-up runs under too, with the created job as last seen.
+    const scope = new WaitScope(job.id, timeoutMs, signal, startedAt);
+    scope.see(job);
     // The server could not hold the create to the end (it is closing or shedding waits): not at once.
     if (nextPollAfterMs !== undefined) {
-      try {
-        await sleep(Math.min(nextPollAfterMs, left()), signal);
-      } catch (reason) {
-        throw new CallAbortedError("the wait was aborted by its signal", { cause: reason });
-      }
+      await scope.pause(nextPollAfterMs);
     }
     // A hold that took (nearly) all the time leaves none for a long wait: the job as it was is the news.
-    if (left() < MIN_LONG_WAIT_MS) {
-      throw new DeadlineExceededError(`job ${job.id} did not end within ${timeoutMs} ms`, { lastJob: job });
+    if (scope.remaining() < MIN_LONG_WAIT_MS) {
+      throw scope.timedOut();
     }
     return awaitCompletion(job.id, resolved, { reader: this.#reader, settings: this.#options }, startedAt);
   }
