@@ -13,7 +13,7 @@ export type JobServerSettings = Pick<
   | "maxWatchedJobsPerCaller"
   | "maxStreamsPerConnection"
 > & {
-  /** Build the server from dist/server (compiled, as `npm start` runs it) instead of the TypeScript. @default false */
+  /** Build the server from jobs/dist/server (compiled, as `npm start` runs it) instead of the TypeScript. @default false */
   compiled?: boolean;
   /** Make the memory store in the child, so that its "end" command can end many jobs at one moment. @default false */
   endOnCommand?: boolean;

@@ -3,8 +3,8 @@ import { buildServer } from "./app.js";
 import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
 import { startupLine, startupSummary } from "./startup-line.js";
 
-// The `jobs-server` command (package.json "bin", compiled to dist/server/main.js; `npm start`): the
-// only place that reads the environment, listens and handles signals.
+// The `jobs-server` command (jobs/bin/jobs-server.js starts it, compiled to jobs/dist/server/main.js;
+// `npm start`): the only place that reads the environment, listens and handles signals.
 
 /** Beyond SHUTDOWN_GRACE and DRAIN_TIMEOUT, what closing the backends may take, in ms. */
 const CLOSE_MARGIN_MS = 10_000;

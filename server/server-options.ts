@@ -127,7 +127,7 @@ export interface ServerOptions extends Partial<ServiceSettings> {
    * (tests compare the two). @default true
    */
   leanPath?: boolean;
-  /** The built browser page served at `/` (npm run build:web). @default `<repo>/dist/web` */
+  /** The built browser page served at `/` (npm run build:web). @default `<repo>/jobs/dist/web` */
   pageDir?: string;
   /**
    * API keys JobService calls must present (`authorization: Bearer <key>` or `x-api-key`); each

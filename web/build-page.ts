@@ -3,8 +3,8 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 
-/** The folder the server reads the page from, unless told otherwise: `<repo>/dist/web`. */
-export const DEFAULT_OUT_DIR = fileURLToPath(new URL("../dist/web/", import.meta.url));
+/** The folder the server reads the page from, unless told otherwise: `<repo>/jobs/dist/web`. */
+export const DEFAULT_OUT_DIR = fileURLToPath(new URL("../jobs/dist/web/", import.meta.url));
 
 const SOURCE_DIR = fileURLToPath(new URL(".", import.meta.url));
 

@@ -1,4 +1,4 @@
-// Builds the browser page into dist/web (npm run build:web); the server reads it from there.
+// Builds the browser page into jobs/dist/web (npm run build:web); the server reads it from there.
 import { relative } from "node:path";
 import { buildPage } from "./build-page.js";
 

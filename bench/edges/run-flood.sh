@@ -6,7 +6,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 out=${OUT:-$here/../results/edges}
 mkdir -p "$out"
 cd "$here/../.."
-env PORT=$port LOG_LEVEL=warn CREATE_RATE=0 SHORT_POLL_RATE=0 node dist/server/main.js > $out/$name-server.log 2>&1 &
+env PORT=$port LOG_LEVEL=warn CREATE_RATE=0 SHORT_POLL_RATE=0 node jobs/dist/server/main.js > $out/$name-server.log 2>&1 &
 spid=$!
 for i in $(seq 50); do curl -sf localhost:$port/metrics >/dev/null && break; sleep 0.2; done
 sleep 2

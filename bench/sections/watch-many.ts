@@ -64,7 +64,7 @@ export async function benchWatchMany(options: Options, notes: string[]) {
   for (const result of results) {
     figures.push(...wakeFigures(result, options, notes));
     notes.push(
-      `watch-many N=${result.count / 1000}k: compiled server (dist/server), raw gRPC over h2c, known version 1 (nothing is sent until a job changes), long waits 500 per session; the jobs made at ${result.createPerS.toFixed(0)}/s`,
+      `watch-many N=${result.count / 1000}k: compiled server (jobs/dist/server), raw gRPC over h2c, known version 1 (nothing is sent until a job changes), long waits 500 per session; the jobs made at ${result.createPerS.toFixed(0)}/s`,
     );
   }
   return { figures, raw: results };

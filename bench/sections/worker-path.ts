@@ -23,7 +23,7 @@ const LOAD_BOUND_SHARE = 0.9;
 const OTHER_BUSY_SHARE = 0.25;
 
 /**
- * Jobs of a kind through WorkerService, on `node dist/server/main.js` on memory and on Redis:
+ * Jobs of a kind through WorkerService, on `node jobs/dist/server/main.js` on memory and on Redis:
  * claim latency with idle workers (against a long wait woken by CancelJob on the same server),
  * end-to-end throughput with 1, 4 and 16 worker loops (against simulated 0 s jobs on the same
  * server), and, on the same Redis in the same rounds, BullMQ's own path doing the same no-op

@@ -1,6 +1,6 @@
 // The server under test, as its own process: buildServer() on 127.0.0.1:0. argv[2] is a JSON
 // object of ServerOptions settings, plus two of this file's own:
-// - `compiled: true` builds it from dist/server (what `npm start` runs, built by `npm run
+// - `compiled: true` builds it from jobs/dist/server (what `npm start` runs, built by `npm run
 //   build`) rather than from the TypeScript through tsx;
 // - `endOnCommand: true` makes the memory store here and hands it to buildServer (its `store`
 //   option), so that the "end" command can end many pending jobs at one moment: one loop of the
@@ -16,7 +16,7 @@ import { burstProfiler } from "./burst-profiler.js";
 type Settings = ServerOptions & { compiled?: boolean; endOnCommand?: boolean };
 const { compiled = false, endOnCommand = false, ...options } = JSON.parse(process.argv[2] ?? "{}") as Settings;
 // The two trees have the same modules; all parts must come from the same one.
-const from = compiled ? "../../dist/server" : "../../server";
+const from = compiled ? "../../jobs/dist/server" : "../../server";
 const { buildServer } = (await import(`${from}/app.js`)) as typeof import("../../server/app.js");
 const { HeldWaits } = (await import(`${from}/waits/held-waits.js`)) as typeof import("../../server/waits/held-waits.js");
 const { createMemoryJobStore } = (await import(

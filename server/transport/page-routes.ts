@@ -6,13 +6,13 @@ import { fileURLToPath } from "node:url";
 import type { FastifyPluginAsync, FastifyReply, FastifyRequest } from "fastify";
 
 /**
- * Where `npm run build:web` writes the page: dist/web, beside the compiled server (dist/server),
- * or under the repository when the server runs from source (tsx).
+ * Where `npm run build:web` writes the page: dist/web, beside the compiled server (dist/server) in
+ * the jobs package, or jobs/dist/web in the repository when the server runs from source (tsx).
  */
 export const DEFAULT_PAGE_DIR = fileURLToPath(
   existsSync(new URL("../../web/app.js", import.meta.url))
     ? new URL("../../web/", import.meta.url)
-    : new URL("../../dist/web/", import.meta.url),
+    : new URL("../../jobs/dist/web/", import.meta.url),
 );
 
 export interface PageRoutesOptions {

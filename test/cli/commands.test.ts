@@ -4,15 +4,15 @@ import { fileURLToPath } from "node:url";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { JOB_STATUS } from "../../client/index.js";
-import packageJson from "../../package.json" with { type: "json" };
+import packageJson from "../../jobs/package.json" with { type: "json" };
 import { SIMULATED_ERROR_MESSAGE } from "../../server/stores/job-runner.js";
 import { clientFor, type RunningServer, startServer } from "../support/start-server.js";
 
-// The `jobs-cli` command run as its bin runs, `node dist/cli/main.js ...` (compiled: `npm test`
+// The `jobs-cli` command run as its bin runs, `node jobs/dist/cli/main.js ...` (compiled: `npm test`
 // builds it first), in a child process against a real server in this process. Its stdout and
 // stderr are pipes, so progress is plain lines.
 
-const CLI_MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const CLI_MAIN = fileURLToPath(new URL("../../jobs/dist/cli/main.js", import.meta.url));
 
 interface CliRun {
   code: number | null;
@@ -29,7 +29,7 @@ interface RunOptions {
 }
 
 /**
- * Runs `node dist/cli/main.js ...args` to its end, with JOBS_URL and JOBS_API_KEY from `env` only;
+ * Runs `node jobs/dist/cli/main.js ...args` to its end, with JOBS_URL and JOBS_API_KEY from `env` only;
  * `onStdout` sees the output as it comes.
  */
 function runJobs(
@@ -361,7 +361,7 @@ describe("the jobs-cli command", () => {
   });
 
   it("is installed as jobs-cli, never jobs: jobs is a shell built-in that would shadow it", () => {
-    expect(packageJson.bin).toEqual({ "jobs-server": "dist/server/main.js", "jobs-cli": "dist/cli/main.js" });
+    expect(packageJson.bin).toEqual({ "jobs-server": "bin/jobs-server.js", "jobs-cli": "bin/jobs-cli.js" });
   });
 
   it("prints the package's version with --version and exits 0", async () => {

@@ -10,8 +10,9 @@ import { describe, expect, it } from "vitest";
 // (issue 11, cli/program.ts). Shown on the compiled bin (`npm test` builds it) by a
 // module.register hook that writes down every module URL the process resolves.
 
-const CLI_MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
-const PROGRAM = new URL("../../dist/cli/program.js", import.meta.url).href;
+// The bin as npx runs it (jobs/bin/jobs-cli.js), which starts the compiled CLI.
+const CLI_BIN = fileURLToPath(new URL("../../jobs/bin/jobs-cli.js", import.meta.url));
+const PROGRAM = new URL("../../jobs/dist/cli/program.js", import.meta.url).href;
 
 // What --version and --help must not load: the client library, what it is built on, the generated
 // code and the progress bar.
@@ -33,14 +34,14 @@ function dataUrl(source: string): string {
   return `data:text/javascript,${encodeURIComponent(source)}`;
 }
 
-/** Runs `node dist/cli/main.js ...args` to its end: its exit status and every module URL it resolved. */
+/** Runs `node jobs/bin/jobs-cli.js ...args` to its end: its exit status and every module URL it resolved. */
 async function modulesResolvedBy(args: readonly string[]): Promise<{ code: number | null; urls: string[] }> {
   const dir = mkdtempSync(join(tmpdir(), "jobs-cli-modules-"));
   try {
     const file = join(dir, "resolved.txt");
     const register = `import { register } from "node:module";
       register(${JSON.stringify(dataUrl(hooks))}, { data: { file: ${JSON.stringify(file)} } });`;
-    const child = spawn(process.execPath, ["--import", dataUrl(register), CLI_MAIN, ...args], { stdio: "ignore" });
+    const child = spawn(process.execPath, ["--import", dataUrl(register), CLI_BIN, ...args], { stdio: "ignore" });
     const [code] = (await once(child, "close")) as [number | null];
     return {
       code,

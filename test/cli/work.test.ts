@@ -9,7 +9,7 @@ import { waitUntil } from "../support/wait-until.js";
 // `jobs-cli work --kind NAME -- COMMAND` turns a program into a worker, and `jobs-cli create
 // --kind NAME --input JSON --wait` follows its job: both compiled, as their bin runs.
 
-const CLI_MAIN = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+const CLI_MAIN = fileURLToPath(new URL("../../jobs/dist/cli/main.js", import.meta.url));
 const PROGRESS_WORKER = fileURLToPath(new URL("fixtures/progress-worker.sh", import.meta.url));
 const FAILING_WORKER = fileURLToPath(new URL("fixtures/failing-worker.sh", import.meta.url));
 

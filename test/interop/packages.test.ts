@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { existsSync } from "node:fs";
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { builtinModules } from "node:module";
 import { tmpdir } from "node:os";
 import { delimiter, dirname, join } from "node:path";
@@ -10,13 +10,13 @@ import { build } from "esbuild";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type ServerProcess, spawnListening } from "../support/spawn-server.js";
 
-// The two packages as another project gets them: `npm pack` of the repository (jobs: the server,
-// the CLI, the page) and of client/ (jobs-client), both installed from their tarballs into an
-// empty project in a temporary folder, and used from there with nothing of this repository but
-// its tsc, esbuild, publint and attw. npm resolves every dependency from its cache (npm ci filled
-// it), so no network is needed. The tarballs are packed from dist/ and client/dist as `npm test`
-// built them (pretest): packing runs no scripts, so no rebuild empties dist/ under the tests
-// that run beside this one.
+// The two packages as another project gets them: `npm pack` of jobs/ (jobs: the server, the CLI,
+// the page) and of client/ (jobs-client), both installed from their tarballs into an empty project
+// in a temporary folder, and used from there with nothing of this repository but its tsc, esbuild,
+// publint and attw. npm resolves every dependency from its cache (npm ci filled it), so no network
+// is needed. The tarballs are packed from jobs/dist and client/dist as `npm test` built them
+// (pretest): packing runs no scripts, so no rebuild empties a dist/ under the tests that run beside
+// this one. Last, the bins as this repository's own checkout runs them, through npx.
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -47,9 +47,9 @@ let server: ServerProcess | undefined;
 let serverUrl: string;
 
 /** Runs `file` to its end and resolves with its stdout; rejects with all it printed when it fails. */
-async function run(file: string, args: readonly string[], cwd = project): Promise<string> {
+async function run(file: string, args: readonly string[], cwd = project, env: Record<string, string> = {}): Promise<string> {
   try {
-    return (await execFileAsync(file, args, { cwd, env: childEnv(), maxBuffer: 16 * 1024 * 1024 })).stdout;
+    return (await execFileAsync(file, args, { cwd, env: childEnv(env), maxBuffer: 16 * 1024 * 1024 })).stdout;
   } catch (error) {
     const { stdout = "", stderr = "" } = error as { stdout?: string; stderr?: string };
     throw new Error(`${file} ${args.join(" ")} failed: ${String(error)}\n${stdout}${stderr}`);
@@ -62,7 +62,12 @@ function node(script: string, args: readonly string[] = []): Promise<string> {
 }
 
 beforeAll(async () => {
-  for (const built of ["dist/server/main.js", "dist/cli/main.js", "dist/web/index.html", "client/dist/client/index.js"]) {
+  for (const built of [
+    "jobs/dist/server/main.js",
+    "jobs/dist/cli/main.js",
+    "jobs/dist/web/index.html",
+    "client/dist/client/index.js",
+  ]) {
     if (!existsSync(join(ROOT, built))) {
       throw new Error(`${built} is not built: run \`npm run build && npm run build:client\` (npm test does) first`);
     }
@@ -72,7 +77,7 @@ beforeAll(async () => {
   await mkdir(project);
   const pack = await run(
     "npm",
-    ["pack", "--ignore-scripts", "--json", "--pack-destination", temp, "--workspace", "client", "--include-workspace-root"],
+    ["pack", "--ignore-scripts", "--json", "--pack-destination", temp, "--workspace", "client", "--workspace", "jobs"],
     ROOT,
   );
   packed = new Map((JSON.parse(pack) as Packed[]).map((tarball) => [tarball.name, tarball]));
@@ -104,17 +109,20 @@ describe("the packages, installed from their tarballs into an empty project", ()
     expect(files.filter((file) => /spec|descriptor_set|^dist\/gen\/grpc\//.test(file))).toEqual([]);
   });
 
-  it("pack the service as what running needs: compiled JavaScript, the page and the proto files", () => {
+  it("pack the service as what running needs: the bins, compiled JavaScript, the page and the proto files", () => {
     const files = (packed.get("jobs")?.files ?? []).map((file) => file.path);
     expect(files).toEqual(
       expect.arrayContaining([
+        "bin/jobs-server.js",
+        "bin/jobs-cli.js",
         "dist/server/main.js",
         "dist/cli/main.js",
         "dist/web/index.html",
-        "proto/jobs/v1/job_service.proto",
+        "dist/proto/jobs/v1/job_service.proto",
       ]),
     );
-    const allowed = /^(dist\/(server|cli|client|gen)\/.*\.js|dist\/web\/[^/]+|proto\/.*\.proto|README\.md|package\.json)$/;
+    const allowed =
+      /^(bin\/[^/]+\.js|dist\/(server|cli|client|gen)\/.*\.js|dist\/web\/[^/]+|dist\/proto\/.*\.proto|README\.md|package\.json)$/;
     expect(files.filter((file) => !allowed.test(file))).toEqual([]);
   });
 
@@ -231,5 +239,35 @@ void client.getStatus(1);
     ]);
     expect(clientLint).toContain("All good!");
     expect(serviceLint).toContain("All good!");
+  });
+});
+
+describe("the bins in this repository's checkout", () => {
+  it("run through npx as npm ci linked them, without npx installing the repository into its cache", async () => {
+    // An empty npm cache of the run's own: had npx taken its slow path (the repository's root
+    // declaring the bin), it would have installed the repository under _npx/ there.
+    const cache = join(temp, "npm-cache");
+    const { version } = JSON.parse(await readFile(join(ROOT, "jobs/package.json"), "utf8")) as { version: string };
+    expect(await run("npx", ["--no-install", "jobs-cli", "--version"], ROOT, { npm_config_cache: cache })).toBe(`${version}\n`);
+    expect(existsSync(join(cache, "_npx"))).toBe(false);
+  });
+
+  it("say how to build them when jobs/dist is not built, rather than fail on a missing module", async () => {
+    // The bins as a fresh clone has them after npm ci: bin/ beside a package with no dist/ yet.
+    const unbuilt = join(temp, "unbuilt");
+    await cp(join(ROOT, "jobs/bin"), join(unbuilt, "bin"), { recursive: true });
+    await cp(join(ROOT, "jobs/package.json"), join(unbuilt, "package.json"));
+    for (const [bin, program] of [
+      ["jobs-cli", "cli"],
+      ["jobs-server", "server"],
+    ]) {
+      const failed = await run(process.execPath, [join(unbuilt, "bin", `${bin}.js`), "--version"], unbuilt).then(
+        () => undefined,
+        (error: Error) => error.message,
+      );
+      expect(failed, bin).toContain(
+        `${bin}: ${join(unbuilt, "dist", program as string, "main.js")} is not built: run \`npm run build\``,
+      );
+    }
   });
 });

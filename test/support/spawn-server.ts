@@ -3,7 +3,7 @@ import { existsSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 
 /** The compiled server, as `npm start` and the `jobs-server` bin run it (built by `npm run build`). */
-const SERVER_MAIN = fileURLToPath(new URL("../../dist/server/main.js", import.meta.url));
+const SERVER_MAIN = fileURLToPath(new URL("../../jobs/dist/server/main.js", import.meta.url));
 
 export interface ServerProcess {
   /** Such as http://127.0.0.1:41234 */
@@ -18,7 +18,7 @@ export interface ServerProcess {
 }
 
 /**
- * Starts `npm start`'s server (dist/server/main.js, compiled: `npm test` builds it first) as its
+ * Starts `npm start`'s server (jobs/dist/server/main.js, compiled: `npm test` builds it first) as its
  * own process on a free port, with `env` added to this process's environment, and resolves once
  * it listens. `nodeFlags` go to node before the script (a benchmark's --cpu-prof).
  */

@@ -1,0 +1,24 @@
+import { existsSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+
+/**
+ * Runs the compiled `dist/<program>/main.js` of this package, or says how to build it.
+ *
+ * The bins are these committed files rather than the compiled mains themselves because npm links
+ * a bin only when its file exists: in a fresh clone, `npm ci` runs before anything is built, and
+ * with no link in node_modules/.bin, `npx jobs-cli` would look the name up on the npm registry.
+ * Installed from the tarball, dist/ is always there.
+ *
+ * @param {"server" | "cli"} program
+ * @param {string} command the bin's name, for the message
+ */
+export async function startBuilt(program, command) {
+  const main = new URL(`../dist/${program}/main.js`, import.meta.url);
+  if (!existsSync(main)) {
+    process.stderr.write(
+      `${command}: ${fileURLToPath(main)} is not built: run \`npm run build\` in the repository (npm start and npm test build it too)\n`,
+    );
+    process.exit(1);
+  }
+  await import(main.href);
+}
