@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // The `jobs-cli` command (jobs/bin/jobs-cli.js starts it, compiled to jobs/dist/cli/main.js): the
-// only file that reads argv, listens for signals and sets the exit status.
+// only file of the CLI that reads argv, listens for signals and sets the exit status.
 
 import { EXIT_CODES } from "./exit-codes.js";
 import { runCli } from "./program.js";

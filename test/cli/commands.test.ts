@@ -3,14 +3,15 @@ import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { packageVersion } from "../../cli/package-version.js";
 import { JOB_STATUS } from "../../client/index.js";
 import packageJson from "../../jobs/package.json" with { type: "json" };
 import { SIMULATED_ERROR_MESSAGE } from "../../server/stores/job-runner.js";
 import { clientFor, type RunningServer, startServer } from "../support/start-server.js";
 
-// The `jobs-cli` command run as its bin runs, `node jobs/dist/cli/main.js ...` (compiled: `npm test`
-// builds it first), in a child process against a real server in this process. Its stdout and
-// stderr are pipes, so progress is plain lines.
+// The `jobs-cli` command, the compiled main its bin starts (`node jobs/dist/cli/main.js ...`;
+// `npm test` builds it first), in a child process against a real server in this process. Its
+// stdout and stderr are pipes, so progress is plain lines.
 
 const CLI_MAIN = fileURLToPath(new URL("../../jobs/dist/cli/main.js", import.meta.url));
 
@@ -367,6 +368,10 @@ describe("the jobs-cli command", () => {
   it("prints the package's version with --version and exits 0", async () => {
     const run = await jobs("--version");
     expect(run).toMatchObject({ code: 0, stdout: `${packageJson.version}\n`, stderr: "" });
+  });
+
+  it("finds the jobs package's version from source too, where no package.json above cli/ is the package's", () => {
+    expect(packageVersion()).toBe(packageJson.version);
   });
 });
 

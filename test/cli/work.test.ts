@@ -7,7 +7,7 @@ import { type RunningServer, rawClient, startServer } from "../support/start-ser
 import { waitUntil } from "../support/wait-until.js";
 
 // `jobs-cli work --kind NAME -- COMMAND` turns a program into a worker, and `jobs-cli create
-// --kind NAME --input JSON --wait` follows its job: both compiled, as their bin runs.
+// --kind NAME --input JSON --wait` follows its job: both on the compiled main its bin starts.
 
 const CLI_MAIN = fileURLToPath(new URL("../../jobs/dist/cli/main.js", import.meta.url));
 const PROGRESS_WORKER = fileURLToPath(new URL("fixtures/progress-worker.sh", import.meta.url));

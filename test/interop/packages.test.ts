@@ -16,7 +16,7 @@ import { type ServerProcess, spawnListening } from "../support/spawn-server.js";
 // publint and attw. npm resolves every dependency from its cache (npm ci filled it), so no network
 // is needed. The tarballs are packed from jobs/dist and client/dist as `npm test` built them
 // (pretest): packing runs no scripts, so no rebuild empties a dist/ under the tests that run beside
-// this one. Last, the bins as this repository's own checkout runs them, through npx.
+// this one. Then the same bins as this repository's own checkout runs them.
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 const execFileAsync = promisify(execFile);
@@ -61,45 +61,45 @@ function node(script: string, args: readonly string[] = []): Promise<string> {
   return run(process.execPath, [script, ...args]);
 }
 
-beforeAll(async () => {
-  for (const built of [
-    "jobs/dist/server/main.js",
-    "jobs/dist/cli/main.js",
-    "jobs/dist/web/index.html",
-    "client/dist/client/index.js",
-  ]) {
-    if (!existsSync(join(ROOT, built))) {
-      throw new Error(`${built} is not built: run \`npm run build && npm run build:client\` (npm test does) first`);
-    }
-  }
-  temp = await mkdtemp(join(tmpdir(), "jobs-packages-"));
-  project = join(temp, "project");
-  await mkdir(project);
-  const pack = await run(
-    "npm",
-    ["pack", "--ignore-scripts", "--json", "--pack-destination", temp, "--workspace", "client", "--workspace", "jobs"],
-    ROOT,
-  );
-  packed = new Map((JSON.parse(pack) as Packed[]).map((tarball) => [tarball.name, tarball]));
-  await writeFile(join(project, "package.json"), `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`);
-  const tarballs = [...packed.values()].map((tarball) => join(temp, tarball.filename));
-  await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs]);
-  // The installed jobs-server, on a free port.
-  server = await spawnListening(join(project, "node_modules/.bin/jobs-server"), [], {
-    cwd: project,
-    env: childEnv({ PORT: "0", LOG_LEVEL: "info" }),
-  });
-  serverUrl = server.url;
-}, 120_000);
-
-afterAll(async () => {
-  await server?.stop();
-  if (temp !== undefined) {
-    await rm(temp, { recursive: true, force: true });
-  }
-});
-
 describe("the packages, installed from their tarballs into an empty project", () => {
+  beforeAll(async () => {
+    for (const built of [
+      "jobs/dist/server/main.js",
+      "jobs/dist/cli/main.js",
+      "jobs/dist/web/index.html",
+      "client/dist/client/index.js",
+    ]) {
+      if (!existsSync(join(ROOT, built))) {
+        throw new Error(`${built} is not built: run \`npm run build && npm run build:client\` (npm test does) first`);
+      }
+    }
+    temp = await mkdtemp(join(tmpdir(), "jobs-packages-"));
+    project = join(temp, "project");
+    await mkdir(project);
+    const pack = await run(
+      "npm",
+      ["pack", "--ignore-scripts", "--json", "--pack-destination", temp, "--workspace", "client", "--workspace", "jobs"],
+      ROOT,
+    );
+    packed = new Map((JSON.parse(pack) as Packed[]).map((tarball) => [tarball.name, tarball]));
+    await writeFile(join(project, "package.json"), `${JSON.stringify({ name: "consumer", private: true, type: "module" })}\n`);
+    const tarballs = [...packed.values()].map((tarball) => join(temp, tarball.filename));
+    await run("npm", ["install", "--prefer-offline", "--no-audit", "--no-fund", ...tarballs]);
+    // The installed jobs-server, on a free port.
+    server = await spawnListening(join(project, "node_modules/.bin/jobs-server"), [], {
+      cwd: project,
+      env: childEnv({ PORT: "0", LOG_LEVEL: "info" }),
+    });
+    serverUrl = server.url;
+  }, 120_000);
+
+  afterAll(async () => {
+    await server?.stop();
+    if (temp !== undefined) {
+      await rm(temp, { recursive: true, force: true });
+    }
+  });
+
   it("pack the client as its build, README and package.json only, without the server's generated code", () => {
     const files = (packed.get("jobs-client")?.files ?? []).map((file) => file.path).sort();
     expect(files).toContain("dist/client/index.js");
@@ -243,31 +243,56 @@ void client.getStatus(1);
 });
 
 describe("the bins in this repository's checkout", () => {
+  let checkout: string;
+
+  beforeAll(async () => {
+    checkout = await mkdtemp(join(tmpdir(), "jobs-checkout-bins-"));
+  });
+
+  afterAll(async () => {
+    await rm(checkout, { recursive: true, force: true });
+  });
+
   it("run through npx as npm ci linked them, without npx installing the repository into its cache", async () => {
-    // An empty npm cache of the run's own: had npx taken its slow path (the repository's root
+    // An empty npm cache of the run's own: had npx taken its slow path (the package it runs in
     // declaring the bin), it would have installed the repository under _npx/ there.
-    const cache = join(temp, "npm-cache");
+    const cache = join(checkout, "npm-cache");
     const { version } = JSON.parse(await readFile(join(ROOT, "jobs/package.json"), "utf8")) as { version: string };
-    expect(await run("npx", ["--no-install", "jobs-cli", "--version"], ROOT, { npm_config_cache: cache })).toBe(`${version}\n`);
+    const stdout = await run("npx", ["--no-install", "jobs-cli", "--version"], ROOT, {
+      npm_config_cache: cache,
+      npm_config_update_notifier: "false",
+    });
+    expect(stdout).toBe(`${version}\n`);
     expect(existsSync(join(cache, "_npx"))).toBe(false);
   });
 
-  it("say how to build them when jobs/dist is not built, rather than fail on a missing module", async () => {
+  it("say how to build them, with exit status 127, when jobs/dist is not built", async () => {
     // The bins as a fresh clone has them after npm ci: bin/ beside a package with no dist/ yet.
-    const unbuilt = join(temp, "unbuilt");
+    const unbuilt = join(checkout, "unbuilt");
     await cp(join(ROOT, "jobs/bin"), join(unbuilt, "bin"), { recursive: true });
     await cp(join(ROOT, "jobs/package.json"), join(unbuilt, "package.json"));
     for (const [bin, program] of [
       ["jobs-cli", "cli"],
       ["jobs-server", "server"],
-    ]) {
-      const failed = await run(process.execPath, [join(unbuilt, "bin", `${bin}.js`), "--version"], unbuilt).then(
-        () => undefined,
-        (error: Error) => error.message,
+    ] as const) {
+      const ran = await execFileAsync(process.execPath, [join(unbuilt, "bin", `${bin}.js`), "--version"], {
+        env: childEnv(),
+      }).then(
+        () => ({ code: 0, stderr: "" }),
+        (error: { code: number; stderr: string }) => error,
       );
-      expect(failed, bin).toContain(
-        `${bin}: ${join(unbuilt, "dist", program as string, "main.js")} is not built: run \`npm run build\``,
+      expect(ran.code, bin).toBe(127);
+      expect(ran.stderr, bin).toContain(
+        `${bin}: ${join(unbuilt, "dist", program, "main.js")} is not built: run \`npm run build\``,
       );
     }
+  });
+
+  it("share one copy of each dependency with the sources: npm nested none under jobs/ or client/", () => {
+    // The sources (server/, cli/, client/) resolve their imports from the root node_modules, the
+    // builds in jobs/dist and client/dist from their package's own first: a version pinned apart
+    // in one package would be nested there, and the tests would no longer run what ships.
+    expect(existsSync(join(ROOT, "jobs/node_modules"))).toBe(false);
+    expect(existsSync(join(ROOT, "client/node_modules"))).toBe(false);
   });
 });
