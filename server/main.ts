@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { buildServer } from "./app.js";
 import { ConfigError, loadConfig, type ServerConfig } from "./config.js";
-import { startupLine, startupSummary } from "./startup-line.js";
+import { listenFailureLine, startupLine, startupSummary } from "./startup-line.js";
 
 // The `jobs-server` command (jobs/bin/jobs-server.js starts it, compiled to jobs/dist/server/main.js;
 // `npm start`): the only place that reads the environment, listens and handles signals.
@@ -62,7 +62,7 @@ process.once("SIGINT", (signal) => void close(signal));
 try {
   await app.listen({ port: config.port, host: config.host });
 } catch (error) {
-  app.log.fatal({ err: error }, "could not listen");
+  app.log.fatal({ err: error }, listenFailureLine(error, config));
   process.exit(1);
 }
 // On a terminal the line says it all; in JSON its fields come too.

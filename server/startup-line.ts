@@ -40,3 +40,18 @@ export function startupSummary(app: FastifyInstance, config: ServerConfig): Reco
     maxHeldWaits: config.maxHeldWaits,
   };
 }
+
+/** Why the server could not listen, and what to set instead: the line it logs before it exits. */
+export function listenFailureLine(error: unknown, config: Pick<ServerConfig, "host" | "port">): string {
+  const where = `${config.host.includes(":") ? `[${config.host}]` : config.host}:${config.port}`;
+  switch ((error as { code?: unknown } | undefined)?.code) {
+    case "EADDRINUSE":
+      return `could not listen on ${where}: the port is in use (set PORT to another one, or PORT=0 for any free port)`;
+    case "EACCES":
+      return `could not listen on ${where}: not allowed (a port below 1024 needs privileges: set PORT)`;
+    case "EADDRNOTAVAIL":
+      return `could not listen on ${where}: no network interface here has that address (set HOST)`;
+    default:
+      return `could not listen on ${where}: ${error instanceof Error ? error.message : String(error)}`;
+  }
+}
