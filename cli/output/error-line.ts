@@ -71,11 +71,21 @@ function codeName(code: Code): string {
   return (Code[code] ?? String(code)).replace(/(?<=[a-z])(?=[A-Z])/g, " ").toLowerCase();
 }
 
+/** Root causes that say little to a person as they are, in plain words, by message or code. */
+const PLAIN_CAUSES: ReadonlyMap<string, string> = new Map([
+  ["bad port", "fetch refuses this port, one the Fetch standard blocks: serve on another port"],
+  ["ERR_SSL_WRONG_VERSION_NUMBER", "no TLS there: is it an http:// server?"],
+]);
+
 // fetch says only "fetch failed"; the reason (ECONNREFUSED, ENOTFOUND ...) is further down the causes.
 function rootCause(error: Error): string {
   let deepest: unknown = error;
   for (let cause: unknown = error.cause; cause instanceof Error; cause = cause.cause) {
     deepest = cause;
   }
-  return deepest instanceof Error ? deepest.message : String(deepest);
+  if (!(deepest instanceof Error)) {
+    return String(deepest);
+  }
+  const code = (deepest as { code?: unknown }).code;
+  return PLAIN_CAUSES.get(deepest.message) ?? (typeof code === "string" ? PLAIN_CAUSES.get(code) : undefined) ?? deepest.message;
 }

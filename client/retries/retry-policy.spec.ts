@@ -28,6 +28,11 @@ describe("retry policy", () => {
     expect(isRetryable(reset, false)).toBe(true);
   });
 
+  it("never retries a port fetch refuses unsent (Node's fetch: bad port)", () => {
+    const blocked = new TypeError("fetch failed", { cause: new Error("bad port") });
+    expect(isRetryable(new ConnectError("fetch failed", Code.Unknown, undefined, undefined, blocked), true)).toBe(false);
+  });
+
   it("grows the backoff cap exponentially up to maxDelayMs, jittered over the whole cap", () => {
     expect([0, 1, 2, 3, 4, 5].map((attempt) => backoffDelayMs(attempt, options, () => 1))).toEqual([
       100, 200, 400, 800, 1_000, 1_000,

@@ -26,10 +26,23 @@ const retriedWhenSafe: ReadonlySet<Code> = new Set([Code.Internal, Code.Unknown,
  * without harm (reads, and creates that carry a request_id).
  */
 export function isRetryable(error: ConnectError, safeToRepeat: boolean): boolean {
+  if (isRefusedPort(error)) {
+    return false;
+  }
   if (alwaysRetried.has(error.code) || isNetworkFailure(error)) {
     return true;
   }
   return safeToRepeat && retriedWhenSafe.has(error.code);
+}
+
+/**
+ * True when fetch refused the URL's port without trying it: the Fetch standard blocks some ports
+ * (1, 6000, 10080 and others), and Node's fetch names the reason "bad port". No attempt can get
+ * through. (Browsers say only "Failed to fetch": there it stays a network failure, retried.)
+ */
+export function isRefusedPort(error: ConnectError): boolean {
+  const cause = error.cause;
+  return cause instanceof TypeError && cause.cause instanceof Error && cause.cause.message === "bad port";
 }
 
 /**

@@ -8,7 +8,10 @@ import {
   RateLimitError,
   ServerError,
 } from "../errors.js";
-import { isNetworkFailure, retryHintMs } from "./retry-policy.js";
+import { isNetworkFailure, isRefusedPort, retryHintMs } from "./retry-policy.js";
+
+/** What a NetworkError for a port fetch refuses says (see isRefusedPort). */
+const REFUSED_PORT = "fetch refuses the URL's port, one the Fetch standard blocks: serve on another port";
 
 const serverCodes: ReadonlySet<Code> = new Set([
   Code.Unavailable,
@@ -33,6 +36,9 @@ export function toJobClientError(error: unknown, context: { jobId?: string; sign
   const cause = ConnectError.from(error);
   const message = cause.rawMessage;
   const code = cause.code;
+  if (isRefusedPort(cause)) {
+    return new NetworkError(`could not reach the server: ${REFUSED_PORT}`, { code, cause });
+  }
   if (isNetworkFailure(cause)) {
     return new NetworkError(`could not reach the server: ${message}`, { code, cause });
   }

@@ -1,5 +1,4 @@
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
 import { fileURLToPath } from "node:url";
 import { timestampMs } from "@bufbuild/protobuf/wkt";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -7,7 +6,7 @@ import { packageVersion } from "../../cli/package-version.js";
 import { JOB_STATUS } from "../../client/index.js";
 import packageJson from "../../jobs/package.json" with { type: "json" };
 import { SIMULATED_ERROR_MESSAGE } from "../../server/stores/job-runner.js";
-import { clientFor, type RunningServer, startServer } from "../support/start-server.js";
+import { clientFor, closedPort, type RunningServer, startServer } from "../support/start-server.js";
 
 // The `jobs-cli` command, the compiled main its bin starts (`node jobs/dist/cli/main.js ...`;
 // `npm test` builds it first), in a child process against a real server in this process. Its
@@ -75,18 +74,6 @@ function lines(text: string): string[] {
 
 function occurrences(text: string, part: string): number {
   return text.split(part).length - 1;
-}
-
-/** A port on 127.0.0.1 that nothing listens on (it was free a moment ago). */
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === "string") {
-    throw new Error("no TCP address");
-  }
-  return address.port;
 }
 
 describe("the jobs-cli command", () => {
@@ -171,6 +158,22 @@ describe("the jobs-cli command", () => {
     expect(run.stderr).toMatch(new RegExp(`^jobs-cli: could not reach the server at ${url}: .*ECONNREFUSED.*\\n$`));
     // Five retries back off by at most 0.2 + 0.4 + 0.8 + 1.6 + 3.2 s.
     expect(run.elapsedMs).toBeLessThan(20_000);
+  });
+
+  it("exits 4 saying in plain words why a port fetch refuses, or a URL with TLS where there is none, cannot work", async () => {
+    // 6000 is among the ports the Fetch standard blocks: refused unsent, and never retried.
+    const blocked = await runJobs(["--url", "http://127.0.0.1:6000", "list"]);
+    expect(blocked).toMatchObject({
+      code: 4,
+      stderr:
+        "jobs-cli: could not reach the server at http://127.0.0.1:6000: fetch refuses this port, one the Fetch standard blocks: serve on another port\n",
+    });
+    const https = server.url.replace("http:", "https:");
+    const tls = await runJobs(["--url", https, "--retries", "0", "list"]);
+    expect(tls).toMatchObject({
+      code: 4,
+      stderr: `jobs-cli: could not reach the server at ${https}: no TLS there: is it an http:// server?\n`,
+    });
   });
 
   it("exits soon after the job ends, however far off its --timeout is, in every way of waiting", async () => {

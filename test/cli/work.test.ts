@@ -3,7 +3,7 @@ import { fileURLToPath } from "node:url";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { JobState } from "../../gen/jobs/v1/job_pb.js";
 import { metricValue } from "../support/metric-value.js";
-import { type RunningServer, rawClient, startServer } from "../support/start-server.js";
+import { closedPort, type RunningServer, rawClient, startServer } from "../support/start-server.js";
 import { waitUntil } from "../support/wait-until.js";
 
 // `jobs-cli work --kind NAME -- COMMAND` turns a program into a worker, and `jobs-cli create
@@ -100,7 +100,7 @@ describe("jobs-cli work and create --kind", () => {
   });
 
   it("says on stderr that it keeps trying while the server cannot be reached, and stops on SIGTERM", async () => {
-    const unreachable = cli(["work", "--kind", "x", "--", "cat"], "http://127.0.0.1:1");
+    const unreachable = cli(["work", "--kind", "x", "--", "cat"], `http://127.0.0.1:${await closedPort()}`);
     workers.push(unreachable);
     await waitUntil(() => /jobs-cli: retrying ClaimJob after NetworkError/.test(unreachable.stderr()), {
       what: () => `a warning; it said: ${unreachable.stderr()}`,

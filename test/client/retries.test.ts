@@ -8,6 +8,7 @@ import {
   JobClient,
   JobClientError,
   JobNotFoundError,
+  NetworkError,
   RateLimitError,
   ServerError,
 } from "../../client/index.js";
@@ -223,5 +224,24 @@ describe("JobClient retries", () => {
     expect(call.result()).toBeInstanceOf(DeadlineExceededError);
     expect((call.result() as DeadlineExceededError).cause).toBeInstanceOf(RateLimitError);
     expect(calls.count).toBe(1);
+  });
+});
+
+describe("JobClient against a port fetch refuses", () => {
+  it("fails at once with a NetworkError saying so, as no retry can get through", async () => {
+    // 6000 (X11) is among the ports the Fetch standard blocks: Node's fetch refuses it unsent.
+    const said: string[] = [];
+    const log = (_fields: Record<string, unknown>, message: string): void => void said.push(message);
+    const client = new JobClient({
+      baseUrl: "http://127.0.0.1:6000",
+      maxRetries: 3,
+      logger: { debug: log, info: log, warn: log },
+    });
+    const error = await client.getStatus(jobId).catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(NetworkError);
+    expect((error as NetworkError).message).toBe(
+      "could not reach the server: fetch refuses the URL's port, one the Fetch standard blocks: serve on another port",
+    );
+    expect(said.filter((message) => /retry/i.test(message))).toEqual([]);
   });
 });

@@ -1,3 +1,4 @@
+import { createServer } from "node:net";
 import { type Client, createClient, type Interceptor, type Transport } from "@connectrpc/connect";
 import { createConnectTransport } from "@connectrpc/connect-web";
 import type { FastifyInstance } from "fastify";
@@ -99,4 +100,16 @@ export async function postJson(
     headers: response.headers,
     body: text === "" ? {} : (JSON.parse(text) as Record<string, unknown>),
   };
+}
+
+/** A port on 127.0.0.1 that no server listens on (it was free a moment ago). */
+export async function closedPort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const address = server.address();
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  if (address === null || typeof address === "string") {
+    throw new Error("no TCP address");
+  }
+  return address.port;
 }
